@@ -1,0 +1,120 @@
+//! Admit's use cases: one async function per user action. Each checks the caller's role,
+//! parses its input into domain values (naming the field at fault), and makes its change in
+//! one store transaction together with the audit entry and the sync outbox rows. Front ends
+//! (desktop, server, CLI) call these and nothing below them.
+
+mod auth;
+mod catalogue;
+mod error;
+mod sales;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use admit_core::audit::Change;
+use admit_core::model::User;
+use admit_core::role::{allowed, Action};
+use admit_core::DeviceId;
+use admit_store::Store;
+
+pub use auth::{LoginPolicy, NewUserInput, UpdateUserInput};
+pub use catalogue::{
+    EventAvailability, EventInput, QuotaInput, TicketTypeAvailability, TicketTypeInput,
+};
+pub use error::{ApiError, ApiResult, ErrorBody};
+pub use sales::{CancelInput, HoldInput, LineInput, SaleInput};
+
+/// Behaviour that an installation may tune.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long a hold keeps its units (the field's default is 15–30 minutes).
+    pub hold_minutes: i64,
+    pub login: LoginPolicy,
+    /// Bounded retries of a write that lost a race (stale version, code clash, busy database).
+    pub write_retries: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            hold_minutes: 15,
+            login: LoginPolicy::default(),
+            write_retries: 8,
+        }
+    }
+}
+
+/// The caller of a use case: a logged-in user, on a device.
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    pub user: User,
+    pub device_id: Option<DeviceId>,
+}
+
+impl Session {
+    pub fn require(&self, action: Action) -> ApiResult<()> {
+        if self.user.active && allowed(self.user.role, action) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden { action })
+        }
+    }
+
+    /// The audit entry for a change this caller makes now.
+    pub(crate) fn change(
+        &self,
+        now: DateTime<Utc>,
+        action: &str,
+        entity: &str,
+        entity_id: uuid::Uuid,
+        detail: serde_json::Value,
+    ) -> Change {
+        Change::new(
+            now,
+            Some(self.user.id),
+            self.device_id,
+            action,
+            entity,
+            entity_id,
+            detail,
+        )
+    }
+}
+
+/// The use cases over one store.
+#[derive(Clone)]
+pub struct Admit {
+    store: Arc<dyn Store>,
+    config: Config,
+}
+
+impl Admit {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_config(store, Config::default())
+    }
+
+    pub fn with_config(store: Arc<dyn Store>, config: Config) -> Self {
+        Admit { store, config }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+/// Parse an optional text input: absent or blank means none.
+pub(crate) fn optional<T>(
+    value: &Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, admit_core::DomainError>,
+) -> ApiResult<Option<T>> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => Ok(Some(parse(s)?)),
+    }
+}

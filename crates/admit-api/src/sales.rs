@@ -1,0 +1,454 @@
+//! Holds, sales, cancellations and order look-up.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use admit_core::audit::AuditEntry;
+use admit_core::model::*;
+use admit_core::order_code::OrderCode;
+use admit_core::role::Action;
+use admit_core::stock;
+use admit_core::text::{Email, Name};
+use admit_core::*;
+use admit_store::{Cancellation, NewSale, OrderQuery, StoreError};
+
+use crate::{optional, Admit, ApiError, ApiResult, Session};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LineInput {
+    pub ticket_type_id: String,
+    pub quantity: i64,
+    /// Optional attendee names, one per ticket; walk-ins need none.
+    #[serde(default)]
+    pub attendee_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HoldInput {
+    pub event_id: String,
+    pub lines: Vec<LineInput>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SaleInput {
+    pub event_id: String,
+    pub lines: Vec<LineInput>,
+    #[serde(default)]
+    pub buyer_name: Option<String>,
+    #[serde(default)]
+    pub buyer_email: Option<String>,
+    /// box_office (default), kiosk or online
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// cash, card or comp (free)
+    pub payment_method: String,
+    /// The hold that kept these units while the sale was open.
+    #[serde(default)]
+    pub hold_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CancelInput {
+    pub order_id: String,
+    /// Tickets to cancel; empty cancels the whole order.
+    #[serde(default)]
+    pub ticket_ids: Vec<String>,
+    /// Mark the order refunded rather than cancelled once nothing valid is left.
+    #[serde(default)]
+    pub refund: bool,
+}
+
+struct ParsedLines {
+    lines: Vec<Line>,
+    names: Vec<Vec<Option<Name>>>,
+}
+
+fn parse_lines(input: &[LineInput]) -> ApiResult<ParsedLines> {
+    if input.is_empty() {
+        return Err(ApiError::invalid("lines", "must name at least one ticket"));
+    }
+    if input.len() > 100 {
+        return Err(ApiError::invalid("lines", "too many lines"));
+    }
+    let mut lines = Vec::with_capacity(input.len());
+    let mut names = Vec::with_capacity(input.len());
+    for (i, l) in input.iter().enumerate() {
+        let ticket_type_id =
+            TicketTypeId::parse(&format!("lines[{i}].ticket_type_id"), &l.ticket_type_id)?;
+        let qfield = format!("lines[{i}].quantity");
+        if l.quantity < 1 || l.quantity > stock::MAX_TICKETS_PER_ORDER as i64 {
+            return Err(ApiError::invalid(
+                qfield,
+                format!("must be between 1 and {}", stock::MAX_TICKETS_PER_ORDER),
+            ));
+        }
+        if l.attendee_names.len() > l.quantity as usize {
+            return Err(ApiError::invalid(
+                format!("lines[{i}].attendee_names"),
+                "has more names than tickets",
+            ));
+        }
+        let mut line_names = Vec::with_capacity(l.quantity as usize);
+        for (j, n) in l.attendee_names.iter().enumerate() {
+            line_names.push(optional(&Some(n.clone()), |s| {
+                Name::parse(&format!("lines[{i}].attendee_names[{j}]"), s)
+            })?);
+        }
+        line_names.resize(l.quantity as usize, None);
+        lines.push(Line {
+            ticket_type_id,
+            quantity: l.quantity as u32,
+        });
+        names.push(line_names);
+    }
+    Ok(ParsedLines { lines, names })
+}
+
+impl Admit {
+    async fn catalogue(
+        &self,
+        event_id: EventId,
+    ) -> ApiResult<(Event, Vec<TicketType>, Vec<Quota>)> {
+        let event = self.store.get_event(event_id).await.map_err(|e| match e {
+            StoreError::NotFound { .. } => ApiError::invalid("event_id", "is not an event"),
+            e => e.into(),
+        })?;
+        let types = self.store.list_ticket_types(event_id).await?;
+        let quotas = self
+            .store
+            .list_quotas(event_id)
+            .await?
+            .into_iter()
+            .map(|u| u.quota)
+            .collect();
+        Ok((event, types, quotas))
+    }
+
+    /// Keep units for a cart while the buyer decides. The hold expires by itself.
+    pub async fn hold(
+        &self,
+        s: &Session,
+        input: &HoldInput,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Hold> {
+        s.require(Action::Hold)?;
+        let event_id = EventId::parse("event_id", &input.event_id)?;
+        let parsed = parse_lines(&input.lines)?;
+        let (event, types, quotas) = self.catalogue(event_id).await?;
+        let plan = stock::plan(&event, &types, &quotas, &parsed.lines, now)?;
+        let hold = Hold {
+            id: HoldId::new(now),
+            event_id,
+            lines: plan.lines.clone(),
+            status: HoldStatus::Active,
+            expires_at: now + Duration::minutes(self.config.hold_minutes),
+            created_by: s.user.id,
+            device_id: s.device_id,
+            meta: Meta::new(now),
+        };
+        let change = s.change(
+            now,
+            "hold.create",
+            "hold",
+            hold.id.0,
+            json!({ "lines": plan.lines }),
+        );
+        self.store
+            .create_hold(&hold, &plan.quota_demand, &change)
+            .await?;
+        Ok(hold)
+    }
+
+    pub async fn release_hold(
+        &self,
+        s: &Session,
+        hold_id: &str,
+        now: DateTime<Utc>,
+    ) -> ApiResult<()> {
+        s.require(Action::Hold)?;
+        let id = HoldId::parse("hold_id", hold_id)?;
+        let change = s.change(now, "hold.release", "hold", id.0, json!({}));
+        Ok(self.store.release_hold(id, now, &change).await?)
+    }
+
+    /// Expire holds past their time and free their units. Sales do this for their own event
+    /// as they go; a periodic sweep keeps availability honest for everyone else.
+    pub async fn sweep_expired_holds(&self, now: DateTime<Utc>) -> ApiResult<u32> {
+        Ok(self.store.sweep_expired_holds(now).await?)
+    }
+
+    /// Sell tickets. Prices and totals come from the catalogue, never from the input; every
+    /// quota is checked and taken in the store's one transaction, so the last unit cannot be
+    /// sold twice and an order is never partial.
+    pub async fn sell(
+        &self,
+        s: &Session,
+        input: &SaleInput,
+        now: DateTime<Utc>,
+    ) -> ApiResult<OrderWithTickets> {
+        s.require(Action::Sell)?;
+        let event_id = EventId::parse("event_id", &input.event_id)?;
+        let parsed = parse_lines(&input.lines)?;
+        let buyer_name = optional(&input.buyer_name, |v| Name::parse("buyer_name", v))?;
+        let buyer_email = optional(&input.buyer_email, |v| Email::parse("buyer_email", v))?;
+        let channel = match input.channel.as_deref() {
+            None | Some("") => Channel::BoxOffice,
+            Some(c) => Channel::parse("channel", c)?,
+        };
+        let payment_method = PaymentMethod::parse("payment_method", &input.payment_method)?;
+        let hold = optional(&input.hold_id, |h| HoldId::parse("hold_id", h))?;
+        let (event, types, quotas) = self.catalogue(event_id).await?;
+        let plan = stock::plan(&event, &types, &quotas, &parsed.lines, now)?;
+
+        let order_id = OrderId::new(now);
+        let comp = payment_method == PaymentMethod::Comp;
+        let mut tickets = Vec::with_capacity(plan.unit_prices.len());
+        let mut ticket_quotas = Vec::new();
+        let mut names = parsed.names.iter().flatten();
+        // plan.lines merges repeated types; names follow the input order, which matches for
+        // the usual one-line-per-type input and is harmless otherwise (names are optional).
+        for (tt, price) in &plan.unit_prices {
+            let t = Ticket {
+                id: TicketId::new(now),
+                order_id,
+                event_id,
+                ticket_type_id: *tt,
+                price: if comp {
+                    Money::zero(price.currency)
+                } else {
+                    *price
+                },
+                attendee_name: names.next().cloned().flatten(),
+                status: TicketStatus::Valid,
+                meta: Meta::new(now),
+            };
+            for q in quotas.iter().filter(|q| q.ticket_type_ids.contains(tt)) {
+                ticket_quotas.push((t.id, q.id));
+            }
+            tickets.push(t);
+        }
+        let total = if comp {
+            Money::zero(plan.total.currency)
+        } else {
+            plan.total
+        };
+
+        let mut attempt = 0;
+        loop {
+            let order = Order {
+                id: order_id,
+                code: OrderCode::generate(),
+                event_id,
+                buyer_name: buyer_name.clone(),
+                buyer_email: buyer_email.clone(),
+                channel,
+                payment_method,
+                status: OrderStatus::Paid,
+                total,
+                created_by: s.user.id,
+                device_id: s.device_id,
+                meta: Meta::new(now),
+            };
+            let mut change = s
+                .change(
+                    now,
+                    "order.sell",
+                    "order",
+                    order.id.0,
+                    json!({ "code": order.code.as_str(), "tickets": tickets.len(), "total_minor": total.minor, "payment_method": payment_method }),
+                )
+                .sync(now, "order", order.id.0, 1, &order);
+            for t in &tickets {
+                change = change.sync(now, "ticket", t.id.0, 1, t);
+            }
+            let sale = NewSale {
+                order,
+                tickets: tickets.clone(),
+                demand: plan.quota_demand.clone(),
+                ticket_quotas: ticket_quotas.clone(),
+                hold,
+                change,
+            };
+            match self.store.sell(&sale).await {
+                Ok(()) => {
+                    return Ok(OrderWithTickets {
+                        order: sale.order,
+                        tickets: sale.tickets,
+                    })
+                }
+                // A clash of random order codes: draw another.
+                Err(StoreError::Conflict { constraint })
+                    if constraint == "orders_code_key" && attempt < self.config.write_retries => {}
+                Err(StoreError::Busy) if attempt < self.config.write_retries => {
+                    tokio::time::sleep(std::time::Duration::from_millis(2 << attempt.min(6))).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Cancel single tickets or a whole order; their units go back to every quota they came from.
+    pub async fn cancel(
+        &self,
+        s: &Session,
+        input: &CancelInput,
+        now: DateTime<Utc>,
+    ) -> ApiResult<OrderWithTickets> {
+        s.require(Action::CancelOrder)?;
+        let order_id = OrderId::parse("order_id", &input.order_id)?;
+        let wanted = input
+            .ticket_ids
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TicketId::parse(&format!("ticket_ids[{i}]"), t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut attempt = 0;
+        loop {
+            let current = self.store.get_order(order_id).await?;
+            let cancel_ids: Vec<TicketId> = if wanted.is_empty() {
+                current
+                    .tickets
+                    .iter()
+                    .filter(|t| t.status == TicketStatus::Valid)
+                    .map(|t| t.id)
+                    .collect()
+            } else {
+                for (i, id) in wanted.iter().enumerate() {
+                    match current.tickets.iter().find(|t| t.id == *id) {
+                        None => {
+                            return Err(ApiError::invalid(
+                                format!("ticket_ids[{i}]"),
+                                "is not a ticket of this order",
+                            ))
+                        }
+                        Some(t) if t.status != TicketStatus::Valid => {
+                            return Err(ApiError::Conflict {
+                                message: "that ticket is cancelled already".into(),
+                            })
+                        }
+                        Some(_) => {}
+                    }
+                }
+                wanted.clone()
+            };
+            if cancel_ids.is_empty() {
+                return Err(ApiError::Conflict {
+                    message: "nothing left to cancel in this order".into(),
+                });
+            }
+            let mut tickets = Vec::new();
+            let mut remaining = Money::zero(current.order.total.currency);
+            for t in &current.tickets {
+                if cancel_ids.contains(&t.id) {
+                    tickets.push(Ticket {
+                        status: TicketStatus::Cancelled,
+                        meta: t.meta.touched(now),
+                        ..t.clone()
+                    });
+                } else if t.status == TicketStatus::Valid {
+                    remaining = remaining.checked_add(t.price).unwrap_or(remaining);
+                }
+            }
+            let any_left = current
+                .tickets
+                .iter()
+                .any(|t| t.status == TicketStatus::Valid && !cancel_ids.contains(&t.id));
+            let status = match (any_left, input.refund) {
+                (true, _) => current.order.status,
+                (false, true) => OrderStatus::Refunded,
+                (false, false) => OrderStatus::Cancelled,
+            };
+            let expected_version = current.order.meta.version;
+            let order = Order {
+                status,
+                total: remaining,
+                meta: current.order.meta.touched(now),
+                ..current.order.clone()
+            };
+            let mut release: std::collections::BTreeMap<QuotaId, u32> = Default::default();
+            for (_, q) in self.store.ticket_quotas(&cancel_ids).await? {
+                *release.entry(q).or_default() += 1;
+            }
+            let mut change = s
+                .change(
+                    now,
+                    if input.refund {
+                        "order.refund"
+                    } else {
+                        "order.cancel"
+                    },
+                    "order",
+                    order.id.0,
+                    json!({ "code": order.code.as_str(), "tickets": cancel_ids, "status": status }),
+                )
+                .sync(now, "order", order.id.0, order.meta.version, &order);
+            for t in &tickets {
+                change = change.sync(now, "ticket", t.id.0, t.meta.version, t);
+            }
+            let c = Cancellation {
+                order,
+                expected_version,
+                tickets,
+                release: release.into_iter().collect(),
+                change,
+            };
+            match self.store.cancel(&c).await {
+                Ok(()) => return Ok(self.store.get_order(order_id).await?),
+                Err(StoreError::Stale { .. } | StoreError::Busy)
+                    if attempt < self.config.write_retries =>
+                {
+                    attempt += 1;
+                }
+                Err(StoreError::Conflict { constraint }) if constraint == "ticket_not_valid" => {
+                    return Err(ApiError::Conflict {
+                        message: "that ticket is cancelled already".into(),
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    pub async fn get_order(&self, s: &Session, id: &str) -> ApiResult<OrderWithTickets> {
+        s.require(Action::ViewOrders)?;
+        Ok(self.store.get_order(OrderId::parse("id", id)?).await?)
+    }
+
+    pub async fn get_order_by_code(&self, s: &Session, code: &str) -> ApiResult<OrderWithTickets> {
+        s.require(Action::ViewOrders)?;
+        let code = OrderCode::parse("code", code)?;
+        Ok(self.store.get_order_by_code(code.as_str()).await?)
+    }
+
+    /// Orders by code, buyer name or e-mail as the cashier types.
+    pub async fn search_orders(
+        &self,
+        s: &Session,
+        event_id: Option<&str>,
+        text: &str,
+        limit: u32,
+    ) -> ApiResult<Vec<Order>> {
+        s.require(Action::ViewOrders)?;
+        let event_id = optional(&event_id.map(str::to_string), |e| {
+            EventId::parse("event_id", e)
+        })?;
+        if text.chars().count() > 200 {
+            return Err(ApiError::invalid("text", "is longer than 200 characters"));
+        }
+        Ok(self
+            .store
+            .search_orders(&OrderQuery {
+                event_id,
+                text: Some(text.to_string()),
+                limit: limit.clamp(1, 500),
+            })
+            .await?)
+    }
+
+    pub async fn list_audit(&self, s: &Session, limit: u32) -> ApiResult<Vec<AuditEntry>> {
+        s.require(Action::ViewAudit)?;
+        Ok(self.store.list_audit(limit).await?)
+    }
+}

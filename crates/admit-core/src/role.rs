@@ -1,0 +1,96 @@
+//! Roles and the one table that says which role may do what.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Manager,
+    BoxOffice,
+    Door,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Manager, Role::BoxOffice, Role::Door];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Manager => "manager",
+            Role::BoxOffice => "box_office",
+            Role::Door => "door",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<Self, DomainError> {
+        match s.trim() {
+            "owner" => Ok(Role::Owner),
+            "manager" => Ok(Role::Manager),
+            "box_office" | "boxoffice" | "box-office" => Ok(Role::BoxOffice),
+            "door" => Ok(Role::Door),
+            _ => Err(DomainError::invalid(
+                field,
+                "must be one of owner, manager, box_office, door",
+            )),
+        }
+    }
+}
+
+/// Every user action that a role check guards. The use-case layer names one per function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    ManageUsers,
+    ViewUsers,
+    ManageCategories,
+    ManageEvents,
+    PublishEvent,
+    CancelEvent,
+    ViewEvents,
+    ManageTicketTypes,
+    ManageQuotas,
+    ViewAvailability,
+    Hold,
+    Sell,
+    CancelOrder,
+    ViewOrders,
+    ViewAudit,
+}
+
+impl Action {
+    pub const ALL: [Action; 15] = [
+        Action::ManageUsers,
+        Action::ViewUsers,
+        Action::ManageCategories,
+        Action::ManageEvents,
+        Action::PublishEvent,
+        Action::CancelEvent,
+        Action::ViewEvents,
+        Action::ManageTicketTypes,
+        Action::ManageQuotas,
+        Action::ViewAvailability,
+        Action::Hold,
+        Action::Sell,
+        Action::CancelOrder,
+        Action::ViewOrders,
+        Action::ViewAudit,
+    ];
+}
+
+/// The policy. Owners do everything; managers run events but not accounts; the box office
+/// sells and looks up orders; door staff scan and see events, nothing else.
+pub fn allowed(role: Role, action: Action) -> bool {
+    use Action::*;
+    match role {
+        Role::Owner => true,
+        Role::Manager => !matches!(action, ManageUsers),
+        Role::BoxOffice => matches!(
+            action,
+            ViewEvents | ViewAvailability | Hold | Sell | CancelOrder | ViewOrders
+        ),
+        Role::Door => matches!(action, ViewEvents),
+    }
+}

@@ -1,0 +1,1094 @@
+//! The PostgreSQL backend: several desktops on one LAN sharing a database, and the server.
+//!
+//! Transactions run at READ COMMITTED. Optimistic updates name the version they read; stock
+//! moves through conditional updates on quota rows locked in a fixed order (see
+//! `postgres/stock.rs`). A transaction that still fails with a serialization failure or a
+//! deadlock is run again from the start a few times before the caller hears
+//! [`StoreError::Busy`].
+//!
+//! Each write sends as few statements as it can: rows go in with one `insert … select from
+//! unnest(…)` per table, and the statement that locks quotas comes last, so the hot rows stay
+//! locked only for it and the commit.
+
+mod rows;
+mod stock;
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use admit_core::audit::{AuditEntry, Change, OutboxEntry};
+use admit_core::model::*;
+use admit_core::*;
+
+use crate::{
+    Backend, Cancellation, Credentials, NewSale, OrderQuery, Store, StoreError, StoreResult,
+};
+use rows::int4;
+use stock::{move_stock, StockMove, Sweep};
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+const MAX_CONNECTIONS: u32 = 16;
+/// How long a caller waits for a free connection; also the budget for retrying a transaction.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Attempts at a transaction that keeps failing with a serialization failure or deadlock.
+const MAX_ATTEMPTS: u32 = 8;
+/// Stock writers allowed at once. MEASURED.md: beyond ~8 writers on one hot quota row,
+/// throughput drops by half and p99 grows tenfold; queueing in the process is cheaper.
+const STOCK_WRITERS: usize = 8;
+/// Key of the transaction-level advisory lock that serialises "create the first owner".
+const FIRST_USER_LOCK: i64 = 0x6164_6d69_745f_7531; // "admit_u1"
+/// Most rows one search, audit or outbox read returns.
+const MAX_SEARCH: u32 = 500;
+const MAX_LIST: u32 = 10_000;
+
+pub struct PgStore {
+    pool: PgPool,
+    stock_writers: Semaphore,
+}
+
+impl PgStore {
+    /// Connect to the database a `postgres://` URL names and bring its schema up to date.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)?.application_name("admit");
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            // sqlx pings every connection as it goes back to the pool; pinging again on the
+            // way out would add a round trip to every sale.
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore {
+            pool,
+            stock_writers: Semaphore::new(STOCK_WRITERS),
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Run a stock-moving write with at most [`STOCK_WRITERS`] others.
+    async fn stock_write<T, F, Fut>(&self, what: &'static str, attempt: F) -> StoreResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = StoreResult<T>>,
+    {
+        let _permit = self
+            .stock_writers
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Other("the store is closed".into()))?;
+        retrying(what, attempt).await
+    }
+}
+
+/// Run `attempt` (which opens, fills and commits its own transaction) again while it fails
+/// with a serialization failure or deadlock, up to [`MAX_ATTEMPTS`] times and within
+/// [`ACQUIRE_TIMEOUT`] (a pool that timed out reports `Busy` too, and must not be waited on
+/// eight times over).
+async fn retrying<T, F, Fut>(what: &'static str, mut attempt: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = StoreResult<T>>,
+{
+    let started = Instant::now();
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(StoreError::Busy)
+                if tries < MAX_ATTEMPTS && started.elapsed() < ACQUIRE_TIMEOUT =>
+            {
+                let pause = backoff(tries);
+                tracing::debug!(
+                    what,
+                    tries,
+                    ?pause,
+                    "serialization failure or deadlock; trying again"
+                );
+                tokio::time::sleep(pause).await;
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Up to 2 ms after the first failure, doubling up to 64 ms, with full jitter so that the
+/// transactions that just collided do not collide again in step.
+fn backoff(tries: u32) -> Duration {
+    let ceiling = 1u64 << tries.min(6);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(tries);
+    Duration::from_micros(h.finish() % (ceiling * 1000) + 100)
+}
+
+/// Write the change's audit entries and outbox rows, both tables in one statement.
+async fn record_change(conn: &mut PgConnection, change: &Change) -> StoreResult<()> {
+    if change.audit.is_empty() && change.outbox.is_empty() {
+        return Ok(());
+    }
+    let a = &change.audit;
+    let o = &change.outbox;
+    sqlx::query(
+        "with audit as (
+             insert into audit_log (id, at, user_id, device_id, action, entity, entity_id, detail)
+             select * from unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::uuid[], $5::text[],
+                                  $6::text[], $7::uuid[], $8::jsonb[])
+         )
+         insert into outbox (id, at, entity, entity_id, version, payload)
+         select * from unnest($9::uuid[], $10::timestamptz[], $11::text[], $12::uuid[], $13::int8[],
+                              $14::jsonb[])",
+    )
+    .bind(a.iter().map(|e| e.id.0).collect::<Vec<_>>())
+    .bind(a.iter().map(|e| e.at).collect::<Vec<_>>())
+    .bind(a.iter().map(|e| e.user_id.map(|u| u.0)).collect::<Vec<_>>())
+    .bind(
+        a.iter()
+            .map(|e| e.device_id.map(|d| d.0))
+            .collect::<Vec<_>>(),
+    )
+    .bind(a.iter().map(|e| e.action.as_str()).collect::<Vec<_>>())
+    .bind(a.iter().map(|e| e.entity.as_str()).collect::<Vec<_>>())
+    .bind(a.iter().map(|e| e.entity_id).collect::<Vec<_>>())
+    .bind(a.iter().map(|e| &e.detail).collect::<Vec<_>>())
+    .bind(o.iter().map(|e| e.id).collect::<Vec<_>>())
+    .bind(o.iter().map(|e| e.at).collect::<Vec<_>>())
+    .bind(o.iter().map(|e| e.entity.as_str()).collect::<Vec<_>>())
+    .bind(o.iter().map(|e| e.entity_id).collect::<Vec<_>>())
+    .bind(o.iter().map(|e| e.version).collect::<Vec<_>>())
+    .bind(o.iter().map(|e| &e.payload).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn commit(mut tx: Transaction<'static, Postgres>, change: &Change) -> StoreResult<()> {
+    record_change(&mut tx, change).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// After a versioned update matched no row: tell a missing record from a stale one.
+async fn stale_or_missing(
+    conn: &mut PgConnection,
+    table: &'static str,
+    entity: &'static str,
+    id: Uuid,
+) -> StoreError {
+    let sql = format!("select exists (select 1 from {table} where id = $1)");
+    match sqlx::query_scalar::<_, bool>(&sql)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+    {
+        Ok(true) => StoreError::Stale { entity },
+        Ok(false) => StoreError::NotFound { entity },
+        Err(e) => e.into(),
+    }
+}
+
+async fn insert_user(conn: &mut PgConnection, user: &User, password_hash: &str) -> StoreResult<()> {
+    sqlx::query(
+        "insert into users (id, username, display_name, role, password_hash, active,
+                            created_at, updated_at, version)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(user.id.0)
+    .bind(user.username.as_str())
+    .bind(user.display_name.as_str())
+    .bind(user.role.as_str())
+    .bind(password_hash)
+    .bind(user.active)
+    .bind(user.meta.created_at)
+    .bind(user.meta.updated_at)
+    .bind(user.meta.version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Make the quota cover exactly `quota.ticket_type_ids`. Coverage decides which quotas future
+/// sales take from; units already taken are given back to the quotas they were taken from
+/// (`ticket_quotas`, `hold_quotas`), whatever the quota covers by then.
+async fn replace_quota_types(conn: &mut PgConnection, quota: &Quota) -> StoreResult<()> {
+    let mut wanted: Vec<Uuid> = quota.ticket_type_ids.iter().map(|t| t.0).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    // The sub-statements of one statement run in no fixed order, so the delete and the insert
+    // must touch disjoint rows: pairs no longer wanted go, missing pairs come. Only types of
+    // the quota's own event may be covered; a stranger is reported as missing.
+    let known = sqlx::query_scalar::<_, i64>(
+        "with gone as (
+             delete from quota_ticket_types where quota_id = $1 and ticket_type_id <> all($2)
+         ),
+         added as (
+             insert into quota_ticket_types (quota_id, ticket_type_id)
+             select $1, t.id from ticket_types t where t.id = any($2) and t.event_id = $3
+             on conflict do nothing
+         )
+         select count(*) from ticket_types where id = any($2) and event_id = $3",
+    )
+    .bind(quota.id.0)
+    .bind(&wanted)
+    .bind(quota.event_id.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    if known as usize != wanted.len() {
+        return Err(StoreError::NotFound {
+            entity: "ticket type",
+        });
+    }
+    Ok(())
+}
+
+async fn insert_sale(conn: &mut PgConnection, sale: &NewSale) -> StoreResult<()> {
+    let o = &sale.order;
+    let t = &sale.tickets;
+    sqlx::query(
+        "with new_order as (
+             insert into orders (id, code, event_id, buyer_name, buyer_email, channel,
+                                 payment_method, status, total_minor, currency, created_by,
+                                 device_id, created_at, updated_at, version)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         ),
+         new_tickets as (
+             insert into tickets (id, order_id, event_id, ticket_type_id, price_minor, currency,
+                                  attendee_name, status, created_at, updated_at, version)
+             select * from unnest($16::uuid[], $17::uuid[], $18::uuid[], $19::uuid[], $20::int8[],
+                                  $21::text[], $22::text[], $23::text[], $24::timestamptz[],
+                                  $25::timestamptz[], $26::int8[])
+         )
+         insert into ticket_quotas (ticket_id, quota_id)
+         select * from unnest($27::uuid[], $28::uuid[])",
+    )
+    .bind(o.id.0)
+    .bind(o.code.as_str())
+    .bind(o.event_id.0)
+    .bind(o.buyer_name.as_ref().map(|n| n.as_str()))
+    .bind(o.buyer_email.as_ref().map(|e| e.as_str()))
+    .bind(o.channel.as_str())
+    .bind(o.payment_method.as_str())
+    .bind(o.status.as_str())
+    .bind(o.total.minor)
+    .bind(o.total.currency.code())
+    .bind(o.created_by.0)
+    .bind(o.device_id.map(|d| d.0))
+    .bind(o.meta.created_at)
+    .bind(o.meta.updated_at)
+    .bind(o.meta.version)
+    .bind(t.iter().map(|t| t.id.0).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.order_id.0).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.event_id.0).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.ticket_type_id.0).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.price.minor).collect::<Vec<_>>())
+    .bind(
+        t.iter()
+            .map(|t| t.price.currency.code())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        t.iter()
+            .map(|t| t.attendee_name.as_ref().map(|n| n.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(t.iter().map(|t| t.status.as_str()).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.meta.created_at).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.meta.updated_at).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.meta.version).collect::<Vec<_>>())
+    .bind(
+        sale.ticket_quotas
+            .iter()
+            .map(|(t, _)| t.0)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        sale.ticket_quotas
+            .iter()
+            .map(|(_, q)| q.0)
+            .collect::<Vec<_>>(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_hold(
+    conn: &mut PgConnection,
+    hold: &Hold,
+    demand: &[(QuotaId, u32)],
+) -> StoreResult<()> {
+    let quantities = hold
+        .lines
+        .iter()
+        .map(|l| int4("quantity", l.quantity))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let units = demand
+        .iter()
+        .map(|(_, n)| int4("quantity", *n))
+        .collect::<StoreResult<Vec<_>>>()?;
+    sqlx::query(
+        "with new_hold as (
+             insert into holds (id, event_id, status, expires_at, created_by, device_id,
+                                created_at, updated_at, version)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ),
+         new_lines as (
+             insert into hold_lines (hold_id, ticket_type_id, quantity)
+             select $1, * from unnest($10::uuid[], $11::int4[])
+         )
+         insert into hold_quotas (hold_id, quota_id, quantity)
+         select $1, * from unnest($12::uuid[], $13::int4[])",
+    )
+    .bind(hold.id.0)
+    .bind(hold.event_id.0)
+    .bind(hold.status.as_str())
+    .bind(hold.expires_at)
+    .bind(hold.created_by.0)
+    .bind(hold.device_id.map(|d| d.0))
+    .bind(hold.meta.created_at)
+    .bind(hold.meta.updated_at)
+    .bind(hold.meta.version)
+    .bind(
+        hold.lines
+            .iter()
+            .map(|l| l.ticket_type_id.0)
+            .collect::<Vec<_>>(),
+    )
+    .bind(quantities)
+    .bind(demand.iter().map(|(q, _)| q.0).collect::<Vec<_>>())
+    .bind(units)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn order_with_tickets(
+    pool: &PgPool,
+    row: Option<sqlx::postgres::PgRow>,
+) -> StoreResult<OrderWithTickets> {
+    let row = row.ok_or(StoreError::NotFound { entity: "order" })?;
+    let order = rows::order(&row)?;
+    let tickets = sqlx::query("select * from tickets where order_id = $1 order by id")
+        .bind(order.id.0)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(rows::ticket)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(OrderWithTickets { order, tickets })
+}
+
+/// `%`, `_` and `\` typed by a user match themselves.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+// Names sort bytewise (`collate "C"`) so lists come out in the same order as on SQLite and on
+// every server, whatever locale its cluster was created with.
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    // ---- users
+
+    async fn count_users(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("select count(*) from users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn create_first_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+        change: &Change,
+    ) -> StoreResult<()> {
+        retrying("create_first_user", move || async move {
+            let mut tx = self.begin().await?;
+            // Two first owners racing each see an empty table unless they queue. The count
+            // must be its own statement: a statement's snapshot is taken before it could wait
+            // for the lock, and would miss the owner the winner just committed.
+            sqlx::query("select pg_advisory_xact_lock($1)")
+                .bind(FIRST_USER_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            let n: i64 = sqlx::query_scalar("select count(*) from users")
+                .fetch_one(&mut *tx)
+                .await?;
+            if n > 0 {
+                return Err(StoreError::Conflict {
+                    constraint: "users_exist".into(),
+                });
+            }
+            insert_user(&mut tx, user, password_hash).await?;
+            commit(tx, change).await
+        })
+        .await
+    }
+
+    async fn create_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+        change: &Change,
+    ) -> StoreResult<()> {
+        retrying("create_user", move || async move {
+            let mut tx = self.begin().await?;
+            insert_user(&mut tx, user, password_hash).await?;
+            commit(tx, change).await
+        })
+        .await
+    }
+
+    async fn update_user(
+        &self,
+        user: &User,
+        expected_version: i64,
+        password_hash: Option<&str>,
+        change: &Change,
+    ) -> StoreResult<()> {
+        retrying("update_user", move || async move {
+            let mut tx = self.begin().await?;
+            let n = sqlx::query(
+                "update users set username = $2, display_name = $3, role = $4, active = $5,
+                     password_hash = coalesce($6, password_hash),
+                     updated_at = $7, version = $8
+                 where id = $1 and version = $9",
+            )
+            .bind(user.id.0)
+            .bind(user.username.as_str())
+            .bind(user.display_name.as_str())
+            .bind(user.role.as_str())
+            .bind(user.active)
+            .bind(password_hash)
+            .bind(user.meta.updated_at)
+            .bind(user.meta.version)
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(stale_or_missing(&mut tx, "users", "user", user.id.0).await);
+            }
+            commit(tx, change).await
+        })
+        .await
+    }
+
+    async fn get_user(&self, id: UserId) -> StoreResult<User> {
+        let row = sqlx::query("select * from users where id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "user" })?;
+        rows::user(&row)
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        sqlx::query(r#"select * from users order by username collate "C""#)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::user)
+            .collect()
+    }
+
+    async fn credentials(&self, username: &str) -> StoreResult<Option<Credentials>> {
+        sqlx::query("select * from users where username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::credentials)
+            .transpose()
+    }
+
+    async fn record_login(
+        &self,
+        user_id: UserId,
+        failed_logins: u32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        let failed_logins = int4("failed_logins", failed_logins)?;
+        // One statement, so it is its own transaction.
+        retrying("record_login", move || async move {
+            sqlx::query("update users set failed_logins = $2, locked_until = $3 where id = $1")
+                .bind(user_id.0)
+                .bind(failed_logins)
+                .bind(locked_until)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    // ---- categories
+
+    async fn create_category(&self, category: &Category, change: &Change) -> StoreResult<()> {
+        retrying("create_category", move || async move {
+            let mut tx = self.begin().await?;
+            sqlx::query(
+                "insert into categories (id, parent_id, name, created_at, updated_at, version)
+                 values ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(category.id.0)
+            .bind(category.parent_id.map(|p| p.0))
+            .bind(category.name.as_str())
+            .bind(category.meta.created_at)
+            .bind(category.meta.updated_at)
+            .bind(category.meta.version)
+            .execute(&mut *tx)
+            .await?;
+            commit(tx, change).await
+        })
+        .await
+    }
+
+    async fn list_categories(&self) -> StoreResult<Vec<Category>> {
+        sqlx::query(r#"select * from categories order by name collate "C", id"#)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::category)
+            .collect()
+    }
+
+    // ---- events and catalogue
+
+    async fn create_event(&self, event: &Event, change: &Change) -> StoreResult<()> {
+        retrying("create_event", move || async move {
+            let mut tx = self.begin().await?;
+            sqlx::query(
+                "insert into events (id, name, description, venue, starts_at, ends_at, time_zone,
+                                     status, category_id, created_at, updated_at, version)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(event.id.0)
+            .bind(event.name.as_str())
+            .bind(event.description.as_str())
+            .bind(event.venue.as_str())
+            .bind(event.starts_at)
+            .bind(event.ends_at)
+            .bind(event.time_zone.name())
+            .bind(event.status.as_str())
+            .bind(event.category_id.map(|c| c.0))
+            .bind(event.meta.created_at)
+            .bind(event.meta.updated_at)
+            .bind(event.meta.version)
+            .execute(&mut *tx)
+            .await?;
+            commit(tx, change).await
+        })
+        .await
+    }
+
+    async fn update_event(
+        &self,
+        event: &Event,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        retrying("update_event", move || async move {
+            let mut tx = self.begin().await?;
+            let n = sqlx::query(
+                "update events set name = $2, description = $3, venue = $4, starts_at = $5,
+                     ends_at = $6, time_zone = $7, status = $8, category_id = $9,
+                     updated_at = $10, version = $11
+                 where id = $1 and version = $12",
+            )
+            .bind(event.id.0)
+            .bind(event.name.as_str())
+            .bind(event.description.as_str())
+            .bind(event.venue.as_str())
+            .bind(event.starts_at)
+            .bind(event.ends_at)
+            .bind(event.time_zone.name())
+            .bind(event.status.as_str())
+            .bind(event.category_id.map(|c| c.0))
+            .bind(event.meta.updated_at)
+            .bind(event.meta.version)
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(stale_or_missing(&mut tx, "events", "event", event.id.0).await);
+            }
+            commit(tx, change).await
+        })
+        .await
+    }
+
+    async fn get_event(&self, id: EventId) -> StoreResult<Event> {
+        let row = sqlx::query("select * from events where id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "event" })?;
+        rows::event(&row)
+    }
+
+    async fn list_events(&self) -> StoreResult<Vec<Event>> {
+        sqlx::query(r#"select * from events order by starts_at, name collate "C", id"#)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::event)
+            .collect()
+    }
+
+    async fn create_ticket_type(
+        &self,
+        ticket_type: &TicketType,
+        change: &Change,
+    ) -> StoreResult<()> {
+        let t = ticket_type;
+        let (min, max) = (
+            int4("min_per_order", t.min_per_order)?,
+            int4("max_per_order", t.max_per_order)?,
+        );
+        retrying("create_ticket_type", move || async move {
+            let mut tx = self.begin().await?;
+            sqlx::query(
+                "insert into ticket_types (id, event_id, name, price_minor, currency, sales_start,
+                     sales_end, min_per_order, max_per_order, active, sort_order,
+                     created_at, updated_at, version)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(t.id.0)
+            .bind(t.event_id.0)
+            .bind(t.name.as_str())
+            .bind(t.price.minor)
+            .bind(t.price.currency.code())
+            .bind(t.sales_start)
+            .bind(t.sales_end)
+            .bind(min)
+            .bind(max)
+            .bind(t.active)
+            .bind(t.sort_order)
+            .bind(t.meta.created_at)
+            .bind(t.meta.updated_at)
+            .bind(t.meta.version)
+            .execute(&mut *tx)
+            .await?;
+            commit(tx, change).await
+        })
+        .await
+    }
+
+    async fn update_ticket_type(
+        &self,
+        ticket_type: &TicketType,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        let t = ticket_type;
+        let (min, max) = (
+            int4("min_per_order", t.min_per_order)?,
+            int4("max_per_order", t.max_per_order)?,
+        );
+        retrying("update_ticket_type", move || async move {
+            let mut tx = self.begin().await?;
+            let n = sqlx::query(
+                "update ticket_types set name = $2, price_minor = $3, currency = $4,
+                     sales_start = $5, sales_end = $6, min_per_order = $7, max_per_order = $8,
+                     active = $9, sort_order = $10, updated_at = $11, version = $12
+                 where id = $1 and version = $13",
+            )
+            .bind(t.id.0)
+            .bind(t.name.as_str())
+            .bind(t.price.minor)
+            .bind(t.price.currency.code())
+            .bind(t.sales_start)
+            .bind(t.sales_end)
+            .bind(min)
+            .bind(max)
+            .bind(t.active)
+            .bind(t.sort_order)
+            .bind(t.meta.updated_at)
+            .bind(t.meta.version)
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(stale_or_missing(&mut tx, "ticket_types", "ticket type", t.id.0).await);
+            }
+            commit(tx, change).await
+        })
+        .await
+    }
+
+    async fn list_ticket_types(&self, event_id: EventId) -> StoreResult<Vec<TicketType>> {
+        sqlx::query(
+            r#"select * from ticket_types where event_id = $1
+               order by sort_order, name collate "C", id"#,
+        )
+        .bind(event_id.0)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(rows::ticket_type)
+        .collect()
+    }
+
+    async fn create_quota(&self, quota: &Quota, change: &Change) -> StoreResult<()> {
+        let size = int4("size", quota.size)?;
+        retrying("create_quota", move || async move {
+            let mut tx = self.begin().await?;
+            sqlx::query(
+                "insert into quotas (id, event_id, name, size, taken,
+                                     created_at, updated_at, version)
+                 values ($1, $2, $3, $4, 0, $5, $6, $7)",
+            )
+            .bind(quota.id.0)
+            .bind(quota.event_id.0)
+            .bind(quota.name.as_str())
+            .bind(size)
+            .bind(quota.meta.created_at)
+            .bind(quota.meta.updated_at)
+            .bind(quota.meta.version)
+            .execute(&mut *tx)
+            .await?;
+            replace_quota_types(&mut tx, quota).await?;
+            commit(tx, change).await
+        })
+        .await
+    }
+
+    async fn update_quota(
+        &self,
+        quota: &Quota,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        let size = int4("size", quota.size)?;
+        self.stock_write("update_quota", move || async move {
+            let mut tx = self.begin().await?;
+            // Locked, so no sale can take units between the check and the update.
+            let current: Option<(i64, i32)> =
+                sqlx::query_as("select version, taken from quotas where id = $1 for no key update")
+                    .bind(quota.id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let (version, taken) = current.ok_or(StoreError::NotFound { entity: "quota" })?;
+            if version != expected_version {
+                return Err(StoreError::Stale { entity: "quota" });
+            }
+            if size < taken {
+                return Err(StoreError::QuotaBelowTaken {
+                    quota_id: quota.id,
+                    taken: taken.max(0) as u32,
+                });
+            }
+            sqlx::query(
+                "update quotas set name = $2, size = $3, updated_at = $4, version = $5
+                 where id = $1",
+            )
+            .bind(quota.id.0)
+            .bind(quota.name.as_str())
+            .bind(size)
+            .bind(quota.meta.updated_at)
+            .bind(quota.meta.version)
+            .execute(&mut *tx)
+            .await?;
+            replace_quota_types(&mut tx, quota).await?;
+            commit(tx, change).await
+        })
+        .await
+    }
+
+    async fn list_quotas(&self, event_id: EventId) -> StoreResult<Vec<QuotaUsage>> {
+        sqlx::query(
+            r#"select q.*,
+                      coalesce(array_agg(qt.ticket_type_id order by qt.ticket_type_id)
+                                   filter (where qt.ticket_type_id is not null),
+                               '{}') as ticket_type_ids
+               from quotas q
+               left join quota_ticket_types qt on qt.quota_id = q.id
+               where q.event_id = $1
+               group by q.id
+               order by q.name collate "C", q.id"#,
+        )
+        .bind(event_id.0)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(rows::quota_usage)
+        .collect()
+    }
+
+    // ---- stock
+
+    async fn create_hold(
+        &self,
+        hold: &Hold,
+        demand: &[(QuotaId, u32)],
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.stock_write("create_hold", move || async move {
+            let mut tx = self.begin().await?;
+            insert_hold(&mut tx, hold, demand).await?;
+            record_change(&mut tx, change).await?;
+            let taken = StockMove {
+                sweep: Sweep::Event(hold.event_id),
+                now: hold.meta.created_at,
+                settle: None,
+                take: demand,
+            };
+            move_stock(&mut tx, taken).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn release_hold(
+        &self,
+        hold_id: HoldId,
+        now: DateTime<Utc>,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.stock_write("release_hold", move || async move {
+            let mut tx = self.begin().await?;
+            let release = StockMove {
+                sweep: Sweep::None,
+                now,
+                settle: Some((hold_id, HoldStatus::Released)),
+                take: &[],
+            };
+            move_stock(&mut tx, release).await?;
+            commit(tx, change).await
+        })
+        .await
+    }
+
+    async fn get_hold(&self, hold_id: HoldId) -> StoreResult<Hold> {
+        let row = sqlx::query("select * from holds where id = $1")
+            .bind(hold_id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "hold" })?;
+        let lines = sqlx::query(
+            "select ticket_type_id, quantity from hold_lines
+             where hold_id = $1
+             order by ticket_type_id",
+        )
+        .bind(hold_id.0)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(rows::line)
+        .collect::<StoreResult<Vec<_>>>()?;
+        rows::hold(&row, lines)
+    }
+
+    async fn sweep_expired_holds(&self, now: DateTime<Utc>) -> StoreResult<u32> {
+        self.stock_write("sweep_expired_holds", move || async move {
+            let mut tx = self.begin().await?;
+            let sweep = StockMove {
+                sweep: Sweep::All,
+                now,
+                settle: None,
+                take: &[],
+            };
+            let expired = move_stock(&mut tx, sweep).await?;
+            tx.commit().await?;
+            Ok(expired)
+        })
+        .await
+    }
+
+    async fn sell(&self, sale: &NewSale) -> StoreResult<()> {
+        self.stock_write("sell", move || async move {
+            let mut tx = self.begin().await?;
+            // Rows first, stock last: a sale that finds the stock gone rolls back a few
+            // inserts, and the quota rows stay locked only for one statement and the commit.
+            insert_sale(&mut tx, sale).await?;
+            record_change(&mut tx, &sale.change).await?;
+            let taken = StockMove {
+                sweep: Sweep::Event(sale.order.event_id),
+                now: sale.order.meta.created_at,
+                settle: sale.hold.map(|h| (h, HoldStatus::Consumed)),
+                take: &sale.demand,
+            };
+            move_stock(&mut tx, taken).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn cancel(&self, cancellation: &Cancellation) -> StoreResult<()> {
+        let x = cancellation;
+        self.stock_write("cancel", move || async move {
+            let mut tx = self.begin().await?;
+            let o = &x.order;
+            // The order row first: two clerks cancelling the same order queue here, and the
+            // second is told the order changed.
+            let n = sqlx::query(
+                "update orders set status = $2, total_minor = $3, updated_at = $4, version = $5
+                 where id = $1 and version = $6",
+            )
+            .bind(o.id.0)
+            .bind(o.status.as_str())
+            .bind(o.total.minor)
+            .bind(o.meta.updated_at)
+            .bind(o.meta.version)
+            .bind(x.expected_version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(stale_or_missing(&mut tx, "orders", "order", o.id.0).await);
+            }
+            let t = &x.tickets;
+            let cancelled = sqlx::query(
+                "update tickets t
+                 set status = n.status, updated_at = n.updated_at, version = n.version
+                 from unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::int8[])
+                     as n (id, status, updated_at, version)
+                 where t.id = n.id and t.order_id = $1 and t.status = 'valid'",
+            )
+            .bind(o.id.0)
+            .bind(t.iter().map(|t| t.id.0).collect::<Vec<_>>())
+            .bind(t.iter().map(|t| t.status.as_str()).collect::<Vec<_>>())
+            .bind(t.iter().map(|t| t.meta.updated_at).collect::<Vec<_>>())
+            .bind(t.iter().map(|t| t.meta.version).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            // Fewer rows than tickets: one is cancelled already, or not of this order.
+            if cancelled != t.len() as u64 {
+                return Err(StoreError::Conflict {
+                    constraint: "ticket_not_valid".into(),
+                });
+            }
+            record_change(&mut tx, &x.change).await?;
+            stock::give_back(&mut tx, &x.release).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    // ---- orders
+
+    async fn get_order(&self, id: OrderId) -> StoreResult<OrderWithTickets> {
+        let row = sqlx::query("select * from orders where id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        order_with_tickets(&self.pool, row).await
+    }
+
+    async fn get_order_by_code(&self, code: &str) -> StoreResult<OrderWithTickets> {
+        let row = sqlx::query("select * from orders where code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        order_with_tickets(&self.pool, row).await
+    }
+
+    async fn search_orders(&self, query: &OrderQuery) -> StoreResult<Vec<Order>> {
+        let text = query
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let pattern = text.map(|t| format!("%{}%", escape_like(t)));
+        let code_prefix = text.map(|t| format!("{}%", escape_like(&t.to_uppercase())));
+        sqlx::query(
+            r"select * from orders
+              where ($1::uuid is null or event_id = $1)
+                and ($2::text is null
+                     or code like $3 escape '\'
+                     or buyer_name ilike $2 escape '\'
+                     or buyer_email ilike $2 escape '\')
+              order by created_at desc, id desc
+              limit $4",
+        )
+        .bind(query.event_id.map(|e| e.0))
+        .bind(pattern)
+        .bind(code_prefix)
+        .bind(i64::from(query.limit.clamp(1, MAX_SEARCH)))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(rows::order)
+        .collect()
+    }
+
+    async fn ticket_quotas(&self, tickets: &[TicketId]) -> StoreResult<Vec<(TicketId, QuotaId)>> {
+        let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+            "select tq.ticket_id, tq.quota_id
+             from unnest($1::uuid[]) with ordinality as t (id, n)
+             join ticket_quotas tq on tq.ticket_id = t.id
+             order by t.n, tq.quota_id",
+        )
+        .bind(tickets.iter().map(|t| t.0).collect::<Vec<_>>())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(t, q)| (TicketId(t), QuotaId(q)))
+            .collect())
+    }
+
+    // ---- audit and sync
+
+    async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        sqlx::query("select * from audit_log order by at desc, id desc limit $1")
+            .bind(i64::from(limit.clamp(1, MAX_LIST)))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::audit_entry)
+            .collect()
+    }
+
+    async fn list_outbox(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, OutboxEntry)>> {
+        sqlx::query("select * from outbox where seq > $1 order by seq limit $2")
+            .bind(after_seq)
+            .bind(i64::from(limit.clamp(1, MAX_LIST)))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::outbox_entry)
+            .collect()
+    }
+}

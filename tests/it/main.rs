@@ -1,0 +1,11 @@
+//! Behavioural tests of the use cases, run against both storage backends. Each test gets its
+//! own SQLite file or PostgreSQL database.
+
+mod accounts;
+mod catalogue;
+mod fixture;
+mod migrations;
+mod roles;
+mod sales;
+mod stock_race;
+mod validation;

@@ -1,0 +1,195 @@
+//! Every role against every action, through the real use cases.
+
+use admit_api::*;
+use admit_core::role::{allowed, Action, Role};
+
+use crate::both_backends;
+use crate::fixture::{Fixture, PASSWORD};
+
+both_backends!(role_action_matrix);
+
+async fn attempt(
+    f: &Fixture,
+    s: &Session,
+    action: Action,
+    setup: &crate::fixture::Setup,
+    n: usize,
+) -> ApiResult<()> {
+    let a = &f.admit;
+    let now = f.now;
+    let ev = setup.event.id.to_string();
+    // Exhaustive on purpose: a new action does not compile until it is in this matrix.
+    match action {
+        Action::ManageUsers => a
+            .create_user(
+                s,
+                &NewUserInput {
+                    username: format!("new{n}"),
+                    display_name: String::new(),
+                    password: PASSWORD.into(),
+                    role: "door".into(),
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
+        Action::ViewUsers => a.list_users(s).await.map(|_| ()),
+        Action::ManageCategories => a
+            .create_category(s, &format!("Concerts {n}"), None, now)
+            .await
+            .map(|_| ()),
+        Action::ManageEvents => a
+            .create_event(
+                s,
+                &EventInput {
+                    name: "Matinee".into(),
+                    venue: "Hall".into(),
+                    starts_at: "2026-06-02T15:00:00Z".into(),
+                    ends_at: "2026-06-02T17:00:00Z".into(),
+                    time_zone: "UTC".into(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
+        Action::PublishEvent => {
+            // Publishing an already published event is a conflict, not a permission matter.
+            match a.publish_event(s, &ev, now).await {
+                Err(ApiError::Conflict { .. }) => Ok(()),
+                r => r.map(|_| ()),
+            }
+        }
+        Action::CancelEvent => {
+            // Cancel a throwaway draft so later cells still have a published event.
+            let draft = a
+                .create_event(
+                    &f.owner,
+                    &EventInput {
+                        name: "Draft".into(),
+                        venue: "Hall".into(),
+                        starts_at: "2026-06-02T15:00:00Z".into(),
+                        ends_at: "2026-06-02T17:00:00Z".into(),
+                        time_zone: "UTC".into(),
+                        ..Default::default()
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+            a.cancel_event(s, &draft.id.to_string(), now)
+                .await
+                .map(|_| ())
+        }
+        Action::ViewEvents => a.list_events(s).await.map(|_| ()),
+        Action::ManageTicketTypes => a
+            .create_ticket_type(
+                s,
+                &TicketTypeInput {
+                    event_id: ev.clone(),
+                    name: format!("Extra {n}"),
+                    price_minor: 500,
+                    currency: "EUR".into(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
+        Action::ManageQuotas => a
+            .create_quota(
+                s,
+                &QuotaInput {
+                    event_id: ev.clone(),
+                    name: format!("Extra {n}"),
+                    size: 1000,
+                    ticket_type_ids: vec![setup.a.id.to_string()],
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
+        Action::ViewAvailability => a.availability(s, &ev).await.map(|_| ()),
+        Action::Hold => a
+            .hold(
+                s,
+                &HoldInput {
+                    event_id: ev.clone(),
+                    lines: setup.sale(&[(&setup.a, 1)]).lines,
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
+        Action::Sell => a
+            .sell(s, &setup.sale(&[(&setup.b, 1)]), now)
+            .await
+            .map(|_| ()),
+        Action::CancelOrder => {
+            let o = a
+                .sell(&f.owner, &setup.sale(&[(&setup.b, 1)]), now)
+                .await
+                .unwrap();
+            a.cancel(
+                s,
+                &CancelInput {
+                    order_id: o.order.id.to_string(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .map(|_| ())
+        }
+        Action::ViewOrders => a.search_orders(s, Some(&ev), "", 10).await.map(|_| ()),
+        Action::ViewAudit => a.list_audit(s, 10).await.map(|_| ()),
+    }
+}
+
+async fn role_action_matrix(f: Fixture) {
+    let setup = f.event(1000, 1000).await;
+    let mut n = 0;
+    let mut cells = 0;
+    for role in Role::ALL {
+        let s = if role == Role::Owner {
+            f.owner.clone()
+        } else {
+            f.user(
+                &format!("user-{}", role.as_str().replace('_', "-")),
+                role.as_str(),
+            )
+            .await
+        };
+        for action in Action::ALL {
+            n += 1;
+            let before = f.snapshot().await;
+            let r = attempt(&f, &s, action, &setup, n).await;
+            if allowed(role, action) {
+                assert!(r.is_ok(), "{role:?} should be allowed to {action:?}: {r:?}");
+            } else {
+                assert_eq!(
+                    r,
+                    Err(ApiError::Forbidden { action }),
+                    "{role:?} must not {action:?}"
+                );
+                // The cells that set something up first (a sale to cancel, a draft to
+                // cancel) wrote that as the owner; compare only when nothing was set up.
+                if !matches!(action, Action::CancelOrder | Action::CancelEvent) {
+                    assert_eq!(
+                        before,
+                        f.snapshot().await,
+                        "a forbidden call wrote something"
+                    );
+                }
+            }
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, Role::ALL.len() * Action::ALL.len());
+    // Spot checks of the policy itself, so the matrix is not just allowed() against allowed().
+    assert!(!allowed(Role::Door, Action::Sell));
+    assert!(!allowed(Role::Door, Action::ViewOrders));
+    assert!(!allowed(Role::BoxOffice, Action::ManageEvents));
+    assert!(!allowed(Role::Manager, Action::ManageUsers));
+    assert!(allowed(Role::BoxOffice, Action::Sell));
+}
