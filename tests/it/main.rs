@@ -3,6 +3,7 @@
 
 mod accounts;
 mod catalogue;
+mod door;
 mod fixture;
 mod migrations;
 mod roles;

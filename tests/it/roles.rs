@@ -143,6 +143,80 @@ async fn attempt(
         }
         Action::ViewOrders => a.search_orders(s, Some(&ev), "", 10).await.map(|_| ()),
         Action::ViewAudit => a.list_audit(s, 10).await.map(|_| ()),
+        Action::ManageCheckinLists => a
+            .create_checkin_list(
+                s,
+                &CheckinListInput {
+                    event_id: ev.clone(),
+                    name: format!("Gate {n}"),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
+        Action::IssueTickets => {
+            let o = a
+                .sell(&f.owner, &setup.sale(&[(&setup.b, 1)]), now)
+                .await
+                .unwrap();
+            a.ticket_secret(s, &o.tickets[0].id.to_string(), now)
+                .await
+                .map(|_| ())
+        }
+        Action::BlockTickets => {
+            let o = a
+                .sell(&f.owner, &setup.sale(&[(&setup.b, 1)]), now)
+                .await
+                .unwrap();
+            a.set_ticket_blocked(s, &o.tickets[0].id.to_string(), true, "lost", now)
+                .await
+                .map(|_| ())
+        }
+        Action::Redeem => {
+            let list = setup_list(f, setup).await;
+            a.redeem(
+                s,
+                &RedeemInput {
+                    raw: "not a ticket".into(),
+                    list_id: list,
+                    nonce: format!("nonce-{n}"),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .map(|_| ())
+        }
+    }
+}
+
+/// The event's first check-in list, made by the owner when a cell needs one.
+async fn setup_list(f: &Fixture, setup: &crate::fixture::Setup) -> String {
+    let ev = setup.event.id.to_string();
+    match f
+        .admit
+        .list_checkin_lists(&f.owner, &ev)
+        .await
+        .unwrap()
+        .first()
+    {
+        Some(l) => l.id.to_string(),
+        None => f
+            .admit
+            .create_checkin_list(
+                &f.owner,
+                &CheckinListInput {
+                    event_id: ev,
+                    name: "Main".into(),
+                    ..Default::default()
+                },
+                f.now,
+            )
+            .await
+            .unwrap()
+            .id
+            .to_string(),
     }
 }
 
@@ -174,7 +248,14 @@ async fn role_action_matrix(f: Fixture) {
                 );
                 // The cells that set something up first (a sale to cancel, a draft to
                 // cancel) wrote that as the owner; compare only when nothing was set up.
-                if !matches!(action, Action::CancelOrder | Action::CancelEvent) {
+                if !matches!(
+                    action,
+                    Action::CancelOrder
+                        | Action::CancelEvent
+                        | Action::IssueTickets
+                        | Action::BlockTickets
+                        | Action::Redeem
+                ) {
                     assert_eq!(
                         before,
                         f.snapshot().await,
@@ -192,4 +273,7 @@ async fn role_action_matrix(f: Fixture) {
     assert!(!allowed(Role::BoxOffice, Action::ManageEvents));
     assert!(!allowed(Role::Manager, Action::ManageUsers));
     assert!(allowed(Role::BoxOffice, Action::Sell));
+    assert!(allowed(Role::Door, Action::Redeem));
+    assert!(!allowed(Role::Door, Action::IssueTickets));
+    assert!(!allowed(Role::BoxOffice, Action::BlockTickets));
 }

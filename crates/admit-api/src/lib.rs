@@ -5,6 +5,7 @@
 
 mod auth;
 mod catalogue;
+mod door;
 mod error;
 mod sales;
 
@@ -23,6 +24,7 @@ pub use auth::{LoginPolicy, NewUserInput, UpdateUserInput};
 pub use catalogue::{
     EventAvailability, EventInput, QuotaInput, TicketTypeAvailability, TicketTypeInput,
 };
+pub use door::{CheckinCounts, CheckinListInput, DoorPackage, RedeemAnswer, RedeemInput};
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use sales::{CancelInput, HoldInput, LineInput, SaleInput};
 

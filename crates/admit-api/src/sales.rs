@@ -387,11 +387,28 @@ impl Admit {
             for t in &tickets {
                 change = change.sync(now, "ticket", t.id.0, t.meta.version, t);
             }
+            // Printed secrets of these tickets must stop admitting, even at doors without rows.
+            let mut revoke = Vec::new();
+            for id in &cancel_ids {
+                if let Some(secret) = self.store.ticket_secret(*id).await? {
+                    revoke.push(admit_store::Revocation {
+                        event_id: order.event_id,
+                        fingerprint: secret.fingerprint,
+                        ticket_id: *id,
+                        reason: "cancelled".into(),
+                        at: now,
+                    });
+                }
+            }
+            for r in &revoke {
+                change = change.sync(now, "revocation", r.ticket_id.0, 1, r);
+            }
             let c = Cancellation {
                 order,
                 expected_version,
                 tickets,
                 release: release.into_iter().collect(),
+                revoke,
                 change,
             };
             match self.store.cancel(&c).await {
@@ -420,6 +437,19 @@ impl Admit {
         s.require(Action::ViewOrders)?;
         let code = OrderCode::parse("code", code)?;
         Ok(self.store.get_order_by_code(code.as_str()).await?)
+    }
+
+    /// The order a ticket belongs to (e.g. to print the ticket's card).
+    pub async fn get_order_of_ticket(
+        &self,
+        s: &Session,
+        ticket_id: &str,
+    ) -> ApiResult<OrderWithTickets> {
+        s.require(Action::ViewOrders)?;
+        Ok(self
+            .store
+            .get_order_of_ticket(TicketId::parse("ticket_id", ticket_id)?)
+            .await?)
     }
 
     /// Orders by code, buyer name or e-mail as the cashier types.

@@ -3,6 +3,7 @@
 //! `{code, message}` and exit with status 1.
 
 mod demo;
+mod door;
 
 use std::process::ExitCode;
 
@@ -52,6 +53,17 @@ enum Command {
     Cancel(CancelArgs),
     #[command(subcommand)]
     Orders(OrdersCmd),
+    /// Check-in lists.
+    #[command(subcommand)]
+    Lists(door::ListsCmd),
+    /// A ticket's secret, QR code and printable card; reissue, block.
+    #[command(subcommand)]
+    Ticket(door::TicketCmd),
+    /// Scan a ticket at a door.
+    Scan(Box<door::ScanArgs>),
+    /// Offline door packages and check-in counts.
+    #[command(subcommand)]
+    Door(door::DoorCmd),
 }
 
 #[derive(Args)]
@@ -117,7 +129,7 @@ struct CreateEventArgs {
     #[arg(long = "quota", value_name = "NAME=SIZE:TYPES")]
     quotas: Vec<String>,
     /// Event capacity: a quota over all ticket types.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     capacity: Option<i64>,
     /// Put it on sale right away.
     #[arg(long)]
@@ -214,7 +226,10 @@ async fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("ADMIT_LOG"))
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let json = cli.json;
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -237,10 +252,82 @@ async fn main() -> ExitCode {
     }
 }
 
+/// A command line clap cannot parse. With `--json` it is reported like every other error
+/// (`invalid_input` naming the option, status 1) so scripts see one shape; otherwise clap
+/// prints its usage message. Help and version requests are not errors.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let json_wanted = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    if !json_wanted
+        || matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
+        e.exit();
+    }
+    // "--capacity <CAPACITY>" names the field "capacity".
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => Some(arg.as_str()),
+        Some(ContextValue::Strings(args)) => args.first().map(String::as_str),
+        _ => None,
+    };
+    let field = arg.and_then(|a| a.split_whitespace().next()).map(|a| {
+        a.trim_start_matches('-')
+            .trim_start_matches('<')
+            .trim_end_matches(['>', '.'])
+            .to_ascii_lowercase()
+            .replace('-', "_")
+    });
+    let rendered = e.to_string();
+    let message = rendered
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    let body = ErrorBody {
+        code: "invalid_input",
+        message,
+        field,
+    };
+    println!("{}", serde_json::to_string(&body).expect("serialisable"));
+    ExitCode::FAILURE
+}
+
+fn is_postgres(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// The database location for output, without a password.
+fn shown_location(location: &str) -> String {
+    if !is_postgres(location) {
+        return location.to_string();
+    }
+    let scheme_end = location.find("://").map_or(0, |i| i + 3);
+    let rest = &location[scheme_end..];
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:***{}",
+            &location[..scheme_end],
+            &authority[..colon],
+            &location[scheme_end + at..]
+        ),
+        _ => location.to_string(),
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let location = cli.db.clone().unwrap_or_else(default_db);
-    if !location.starts_with("postgres") {
-        if let Some(dir) = std::path::Path::new(&location).parent() {
+    if !is_postgres(&location) {
+        let path = location.strip_prefix("sqlite://").unwrap_or(&location);
+        if let Some(dir) = std::path::Path::new(path).parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
@@ -259,8 +346,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let backend = ctx.admit.store().backend();
             let versions = admit_store::migration_versions(backend);
-            ctx.print(&serde_json::json!({ "database": location, "backend": backend, "migrations": versions }), |_| {
-                format!("{location} is up to date ({} migrations)", versions.len())
+            let shown = shown_location(&location);
+            ctx.print(&serde_json::json!({ "database": shown, "backend": backend, "migrations": versions }), |_| {
+                format!("{shown} is up to date ({} migrations)", versions.len())
             });
         }
         Command::Init(a) => {
@@ -383,7 +471,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sell(a) => {
             let s = ctx.session().await?;
+            // The role decides before the input does: a door account gets `forbidden`.
+            s.require(admit_core::role::Action::Sell)?;
             let types = ctx.admit.list_ticket_types(&s, &a.event).await?;
+            if types.is_empty() {
+                // An unknown event lists no types; say so rather than "no type named …".
+                ctx.admit.get_event(&s, &a.event).await?;
+            }
+            let attendee_count = a.attendees.len();
             let mut attendees = a.attendees.into_iter();
             let mut lines = Vec::new();
             for (i, l) in a.lines.iter().enumerate() {
@@ -415,6 +510,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     quantity: qty,
                     attendee_names: names,
                 });
+            }
+            let tickets: i64 = lines.iter().map(|l| l.quantity.max(0)).sum();
+            if attendee_count as i64 > tickets {
+                return Err(ApiError::invalid(
+                    "attendee",
+                    format!("{attendee_count} names given for {tickets} tickets"),
+                )
+                .into());
             }
             let o = ctx
                 .admit
@@ -463,6 +566,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             });
         }
+        Command::Lists(cmd) => door::lists(&ctx, cmd).await?,
+        Command::Ticket(cmd) => door::ticket(&ctx, cmd).await?,
+        Command::Scan(a) => door::scan(&ctx, *a).await?,
+        Command::Door(cmd) => door::door(&ctx, cmd).await?,
         Command::Orders(cmd) => {
             let s = ctx.session().await?;
             match cmd {
@@ -554,6 +661,16 @@ async fn create_event(
             .ok_or_else(|| ApiError::invalid(&field, "must look like NAME=PRICE"))?;
         let price = admit_core::Money::parse_decimal(&field, price, currency)?;
         admit_core::text::Name::parse(&field, name)?;
+        // Types are found by name (quotas here, `sell --line`), so names must differ.
+        if type_specs
+            .iter()
+            .any(|(n, _): &(String, i64)| n.eq_ignore_ascii_case(name.trim()))
+        {
+            return Err(ApiError::invalid(
+                &field,
+                format!("a type named {:?} is given already", name.trim()),
+            ));
+        }
         type_specs.push((name.trim().to_string(), price.minor));
     }
     if type_specs.is_empty() {
@@ -561,6 +678,14 @@ async fn create_event(
             "type",
             "give at least one --type NAME=PRICE",
         ));
+    }
+    if let Some(cap) = a.capacity {
+        if !(0..=10_000_000).contains(&cap) {
+            return Err(ApiError::invalid(
+                "capacity",
+                "must be between 0 and 10000000",
+            ));
+        }
     }
     let mut quota_specs = Vec::new();
     for (i, q) in a.quotas.iter().enumerate() {

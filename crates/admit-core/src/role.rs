@@ -58,10 +58,14 @@ pub enum Action {
     CancelOrder,
     ViewOrders,
     ViewAudit,
+    ManageCheckinLists,
+    IssueTickets,
+    BlockTickets,
+    Redeem,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 19] = [
         Action::ManageUsers,
         Action::ViewUsers,
         Action::ManageCategories,
@@ -77,11 +81,15 @@ impl Action {
         Action::CancelOrder,
         Action::ViewOrders,
         Action::ViewAudit,
+        Action::ManageCheckinLists,
+        Action::IssueTickets,
+        Action::BlockTickets,
+        Action::Redeem,
     ];
 }
 
 /// The policy. Owners do everything; managers run events but not accounts; the box office
-/// sells and looks up orders; door staff scan and see events, nothing else.
+/// sells, prints tickets and looks up orders; door staff scan and see events, nothing else.
 pub fn allowed(role: Role, action: Action) -> bool {
     use Action::*;
     match role {
@@ -89,8 +97,15 @@ pub fn allowed(role: Role, action: Action) -> bool {
         Role::Manager => !matches!(action, ManageUsers),
         Role::BoxOffice => matches!(
             action,
-            ViewEvents | ViewAvailability | Hold | Sell | CancelOrder | ViewOrders
+            ViewEvents
+                | ViewAvailability
+                | Hold
+                | Sell
+                | CancelOrder
+                | ViewOrders
+                | IssueTickets
+                | Redeem
         ),
-        Role::Door => matches!(action, ViewEvents),
+        Role::Door => matches!(action, ViewEvents | Redeem),
     }
 }

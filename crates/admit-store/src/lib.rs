@@ -18,7 +18,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use admit_core::audit::{AuditEntry, Change, OutboxEntry};
+use admit_core::checkin::{CheckinList, Direction, PriorScan, TicketState, Verdict};
 use admit_core::model::*;
+use admit_core::secret::{KeyId, PublicKey, SecretFingerprint};
 use admit_core::*;
 
 pub use error::{StoreError, StoreResult};
@@ -78,7 +80,130 @@ pub struct Cancellation {
     pub tickets: Vec<Ticket>,
     /// Units to give back per quota, sorted by quota id.
     pub release: Vec<(QuotaId, u32)>,
+    /// Secrets of the cancelled tickets that must stop admitting (inserted if not there yet).
+    pub revoke: Vec<Revocation>,
     pub change: Change,
+}
+
+/// A public key of an event, as stored and synced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventKey {
+    pub event_id: EventId,
+    pub key_id: KeyId,
+    pub public_key: PublicKey,
+    pub retired: bool,
+    pub meta: Meta,
+}
+
+/// The secret printed on a ticket now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IssuedSecret {
+    pub ticket_id: TicketId,
+    pub event_id: EventId,
+    pub secret: String,
+    pub fingerprint: SecretFingerprint,
+    pub key_id: KeyId,
+    pub issued_at: DateTime<Utc>,
+}
+
+/// An issued secret that must no longer admit anyone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revocation {
+    pub event_id: EventId,
+    pub fingerprint: SecretFingerprint,
+    pub ticket_id: TicketId,
+    /// `cancelled` or `reissued`
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Block {
+    pub event_id: EventId,
+    pub ticket_id: TicketId,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What the door shows about a ticket the store has a row for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TicketView {
+    pub state: TicketState,
+    pub attendee_name: Option<String>,
+    pub ticket_type_name: String,
+    pub order_code: String,
+}
+
+/// What the store knows about a scanned ticket, read inside the scan's transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanContext {
+    /// `None` when this store has no row for the ticket (an offline door) or the secret did
+    /// not verify.
+    pub ticket: Option<TicketView>,
+    pub revoked: bool,
+    pub blocked: bool,
+    /// Earlier scans of the ticket on the list that took effect.
+    pub history: Vec<PriorScan>,
+}
+
+/// A scan to record. The store reads the [`ScanContext`] and hands it to the decision
+/// function inside one transaction, so two doors cannot both admit a single-entry ticket.
+#[derive(Debug, Clone)]
+pub struct ScanAttempt {
+    pub id: ScanId,
+    pub nonce: String,
+    pub list_id: CheckinListId,
+    pub event_id: EventId,
+    /// From the verified secret; `None` when it did not verify.
+    pub ticket_id: Option<TicketId>,
+    pub fingerprint: Option<SecretFingerprint>,
+    pub direction: Direction,
+    pub device_id: Option<DeviceId>,
+    pub gate: Option<String>,
+    pub user_id: Option<UserId>,
+    /// When the scan happened (device clock).
+    pub at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    /// The scanned text, kept only if the scan is refused.
+    pub raw: Option<String>,
+}
+
+/// The decision for a scan, made by the use case from the context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanResolution {
+    pub verdict: Verdict,
+    pub explanation: String,
+    /// The scan takes effect (ok, or forced through).
+    pub counted: bool,
+    pub forced: bool,
+    /// The full answer given to the door; returned again for a repeated nonce.
+    pub answer: serde_json::Value,
+}
+
+pub type Decide = std::sync::Arc<dyn Fn(&ScanContext) -> ScanResolution + Send + Sync>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanOutcome {
+    pub answer: serde_json::Value,
+    /// The nonce was seen before: nothing new was recorded.
+    pub duplicate: bool,
+}
+
+/// A recorded scan, for lists and reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanRecord {
+    pub id: ScanId,
+    pub nonce: String,
+    pub list_id: CheckinListId,
+    pub ticket_id: Option<TicketId>,
+    pub direction: Direction,
+    pub device_id: Option<DeviceId>,
+    pub gate: Option<String>,
+    pub at: DateTime<Utc>,
+    pub verdict: Verdict,
+    pub counted: bool,
+    pub forced: bool,
+    pub raw: Option<String>,
 }
 
 /// Search for orders by code prefix, buyer name or e-mail (case-insensitive substring).
@@ -192,9 +317,76 @@ pub trait Store: Send + Sync + 'static {
     // ---- orders
     async fn get_order(&self, id: OrderId) -> StoreResult<OrderWithTickets>;
     async fn get_order_by_code(&self, code: &str) -> StoreResult<OrderWithTickets>;
+    /// The order a ticket belongs to, with all its tickets.
+    async fn get_order_of_ticket(&self, ticket_id: TicketId) -> StoreResult<OrderWithTickets>;
     async fn search_orders(&self, query: &OrderQuery) -> StoreResult<Vec<Order>>;
     /// The quotas the given tickets took units from.
     async fn ticket_quotas(&self, tickets: &[TicketId]) -> StoreResult<Vec<(TicketId, QuotaId)>>;
+
+    // ---- the door
+    /// Insert an event key, or update its meta and `retired` flag if it exists; retiring is
+    /// one-way (an upsert never un-retires). The private half is stored only when given.
+    async fn put_event_key(
+        &self,
+        key: &EventKey,
+        secret: Option<[u8; 32]>,
+        change: &Change,
+    ) -> StoreResult<()>;
+    async fn event_keys(&self, event_id: EventId) -> StoreResult<Vec<EventKey>>;
+    /// The newest unretired key of the event whose private half this store holds.
+    async fn signing_key(&self, event_id: EventId) -> StoreResult<Option<(KeyId, [u8; 32])>>;
+    async fn ticket_secret(&self, ticket_id: TicketId) -> StoreResult<Option<IssuedSecret>>;
+    /// Store a ticket's secret, replacing the one it had; `revoke` (the replaced secret) goes on
+    /// the revocation list in the same transaction. Fails with `Conflict{constraint:
+    /// "ticket_secret_exists"}` when `revoke` is None and the ticket has a secret already.
+    async fn put_ticket_secret(
+        &self,
+        issued: &IssuedSecret,
+        revoke: Option<&Revocation>,
+        change: &Change,
+    ) -> StoreResult<()>;
+    /// Add revocations, ignoring ones already present (for imports).
+    async fn add_revocations(&self, revocations: &[Revocation], change: &Change)
+        -> StoreResult<()>;
+    async fn revocations(&self, event_id: EventId) -> StoreResult<Vec<Revocation>>;
+    /// Put a ticket on the event's block list (`Some`) or take it off (`None`).
+    async fn set_block(
+        &self,
+        event_id: EventId,
+        ticket_id: TicketId,
+        block: Option<&Block>,
+        change: &Change,
+    ) -> StoreResult<()>;
+    async fn blocks(&self, event_id: EventId) -> StoreResult<Vec<Block>>;
+
+    async fn create_checkin_list(&self, list: &CheckinList, change: &Change) -> StoreResult<()>;
+    async fn update_checkin_list(
+        &self,
+        list: &CheckinList,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()>;
+    async fn get_checkin_list(&self, id: CheckinListId) -> StoreResult<CheckinList>;
+    async fn list_checkin_lists(&self, event_id: EventId) -> StoreResult<Vec<CheckinList>>;
+    /// Upsert records made elsewhere (a door package or, later, sync), ignoring versions older
+    /// than what is stored.
+    async fn import_event(&self, event: &Event, change: &Change) -> StoreResult<()>;
+    async fn import_checkin_list(&self, list: &CheckinList, change: &Change) -> StoreResult<()>;
+
+    /// Record one scan: a repeated nonce returns the stored answer; otherwise the context is
+    /// read, `decide` resolves it and the scan is written, all in one transaction that also
+    /// queues the scan for sync. Scans of one ticket are serialised.
+    async fn redeem(&self, attempt: &ScanAttempt, decide: Decide) -> StoreResult<ScanOutcome>;
+    /// Scans of a list, newest first, optionally of one ticket.
+    async fn list_scans(
+        &self,
+        list_id: CheckinListId,
+        ticket_id: Option<TicketId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ScanRecord>>;
+    /// Tickets admitted at least once on the list, and tickets inside now (last counted scan
+    /// an entry).
+    async fn checkin_counts(&self, list_id: CheckinListId) -> StoreResult<(u64, u64)>;
 
     // ---- audit and sync
     async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;

@@ -10,6 +10,7 @@
 //! unnest(…)` per table, and the statement that locks quotas comes last, so the hot rows stay
 //! locked only for it and the commit.
 
+mod door;
 mod rows;
 mod stock;
 #[cfg(test)]
@@ -28,11 +29,14 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use admit_core::audit::{AuditEntry, Change, OutboxEntry};
+use admit_core::checkin::CheckinList;
 use admit_core::model::*;
+use admit_core::secret::KeyId;
 use admit_core::*;
 
 use crate::{
-    Backend, Cancellation, Credentials, NewSale, OrderQuery, Store, StoreError, StoreResult,
+    Backend, Block, Cancellation, Credentials, Decide, EventKey, IssuedSecret, NewSale, OrderQuery,
+    Revocation, ScanAttempt, ScanOutcome, ScanRecord, Store, StoreError, StoreResult,
 };
 use rows::int4;
 use stock::{move_stock, StockMove, Sweep};
@@ -994,6 +998,8 @@ impl Store for PgStore {
                     constraint: "ticket_not_valid".into(),
                 });
             }
+            // The cancelled tickets' secrets stop admitting with the same commit.
+            door::insert_revocations(&mut tx, &x.revoke).await?;
             record_change(&mut tx, &x.change).await?;
             stock::give_back(&mut tx, &x.release).await?;
             tx.commit().await?;
@@ -1017,6 +1023,16 @@ impl Store for PgStore {
             .bind(code)
             .fetch_optional(&self.pool)
             .await?;
+        order_with_tickets(&self.pool, row).await
+    }
+
+    async fn get_order_of_ticket(&self, ticket_id: TicketId) -> StoreResult<OrderWithTickets> {
+        let row = sqlx::query(
+            "select o.* from orders o join tickets t on t.order_id = o.id where t.id = $1",
+        )
+        .bind(ticket_id.0)
+        .fetch_optional(&self.pool)
+        .await?;
         order_with_tickets(&self.pool, row).await
     }
 
@@ -1063,6 +1079,112 @@ impl Store for PgStore {
             .into_iter()
             .map(|(t, q)| (TicketId(t), QuotaId(q)))
             .collect())
+    }
+
+    // ---- the door (postgres/door.rs)
+
+    async fn put_event_key(
+        &self,
+        key: &EventKey,
+        secret: Option<[u8; 32]>,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.door_put_event_key(key, secret, change).await
+    }
+
+    async fn event_keys(&self, event_id: EventId) -> StoreResult<Vec<EventKey>> {
+        self.door_event_keys(event_id).await
+    }
+
+    async fn signing_key(&self, event_id: EventId) -> StoreResult<Option<(KeyId, [u8; 32])>> {
+        self.door_signing_key(event_id).await
+    }
+
+    async fn ticket_secret(&self, ticket_id: TicketId) -> StoreResult<Option<IssuedSecret>> {
+        self.door_ticket_secret(ticket_id).await
+    }
+
+    async fn put_ticket_secret(
+        &self,
+        issued: &IssuedSecret,
+        revoke: Option<&Revocation>,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.door_put_ticket_secret(issued, revoke, change).await
+    }
+
+    async fn add_revocations(
+        &self,
+        revocations: &[Revocation],
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.door_add_revocations(revocations, change).await
+    }
+
+    async fn revocations(&self, event_id: EventId) -> StoreResult<Vec<Revocation>> {
+        self.door_revocations(event_id).await
+    }
+
+    async fn set_block(
+        &self,
+        event_id: EventId,
+        ticket_id: TicketId,
+        block: Option<&Block>,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.door_set_block(event_id, ticket_id, block, change)
+            .await
+    }
+
+    async fn blocks(&self, event_id: EventId) -> StoreResult<Vec<Block>> {
+        self.door_blocks(event_id).await
+    }
+
+    async fn create_checkin_list(&self, list: &CheckinList, change: &Change) -> StoreResult<()> {
+        self.door_create_checkin_list(list, change).await
+    }
+
+    async fn update_checkin_list(
+        &self,
+        list: &CheckinList,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.door_update_checkin_list(list, expected_version, change)
+            .await
+    }
+
+    async fn get_checkin_list(&self, id: CheckinListId) -> StoreResult<CheckinList> {
+        self.door_get_checkin_list(id).await
+    }
+
+    async fn list_checkin_lists(&self, event_id: EventId) -> StoreResult<Vec<CheckinList>> {
+        self.door_list_checkin_lists(event_id).await
+    }
+
+    async fn import_event(&self, event: &Event, change: &Change) -> StoreResult<()> {
+        self.door_import_event(event, change).await
+    }
+
+    async fn import_checkin_list(&self, list: &CheckinList, change: &Change) -> StoreResult<()> {
+        self.door_import_checkin_list(list, change).await
+    }
+
+    async fn redeem(&self, attempt: &ScanAttempt, decide: Decide) -> StoreResult<ScanOutcome> {
+        self.door_redeem(attempt, decide).await
+    }
+
+    async fn list_scans(
+        &self,
+        list_id: CheckinListId,
+        ticket_id: Option<TicketId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ScanRecord>> {
+        self.door_list_scans(list_id, ticket_id, limit).await
+    }
+
+    async fn checkin_counts(&self, list_id: CheckinListId) -> StoreResult<(u64, u64)> {
+        self.door_checkin_counts(list_id).await
     }
 
     // ---- audit and sync

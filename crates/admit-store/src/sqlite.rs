@@ -29,9 +29,15 @@ use admit_core::text::{Description, Email, Name, Username};
 use admit_core::time::TimeZone;
 use admit_core::*;
 
+use admit_core::checkin::CheckinList;
+use admit_core::secret::KeyId;
+
 use crate::{
-    Backend, Cancellation, Credentials, NewSale, OrderQuery, Store, StoreError, StoreResult,
+    Backend, Block, Cancellation, Credentials, Decide, EventKey, IssuedSecret, NewSale, OrderQuery,
+    Revocation, ScanAttempt, ScanOutcome, ScanRecord, Store, StoreError, StoreResult,
 };
+
+mod door;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -1163,6 +1169,7 @@ impl Store for SqliteStore {
                     return Err(stale_or_missing(c, "orders", "order", o.id.0).await);
                 }
                 give_back(c, &x.release).await?;
+                door::insert_revocations(c, &x.revoke).await?;
                 write_change(c, &x.change).await
             })
         })
@@ -1182,6 +1189,16 @@ impl Store for SqliteStore {
             .bind(code)
             .fetch_optional(&self.read)
             .await?;
+        order_with_tickets(&self.read, row).await
+    }
+
+    async fn get_order_of_ticket(&self, ticket_id: TicketId) -> StoreResult<OrderWithTickets> {
+        let row = sqlx::query(
+            "select o.* from orders o join tickets t on t.order_id = o.id where t.id = $1",
+        )
+        .bind(ticket_id.0)
+        .fetch_optional(&self.read)
+        .await?;
         order_with_tickets(&self.read, row).await
     }
 
@@ -1226,6 +1243,189 @@ impl Store for SqliteStore {
             out.extend(rows.into_iter().map(|q| (*t, QuotaId(q))));
         }
         Ok(out)
+    }
+
+    async fn put_event_key(
+        &self,
+        key: &EventKey,
+        secret: Option<[u8; 32]>,
+        change: &Change,
+    ) -> StoreResult<()> {
+        let (k, change) = (key.clone(), change.clone());
+        self.write(move |c| {
+            Box::pin(async move { door::put_event_key(c, &k, secret, &change).await })
+        })
+        .await
+    }
+
+    async fn event_keys(&self, event_id: EventId) -> StoreResult<Vec<EventKey>> {
+        sqlx::query("select * from event_keys where event_id = $1 order by key_id")
+            .bind(event_id.0)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(door::event_key_from)
+            .collect()
+    }
+
+    async fn signing_key(&self, event_id: EventId) -> StoreResult<Option<(KeyId, [u8; 32])>> {
+        door::signing_key(&self.read, event_id).await
+    }
+
+    async fn ticket_secret(&self, ticket_id: TicketId) -> StoreResult<Option<IssuedSecret>> {
+        sqlx::query("select * from ticket_secrets where ticket_id = $1")
+            .bind(ticket_id.0)
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(door::issued_from)
+            .transpose()
+    }
+
+    async fn put_ticket_secret(
+        &self,
+        issued: &IssuedSecret,
+        revoke: Option<&Revocation>,
+        change: &Change,
+    ) -> StoreResult<()> {
+        let (i, r, change) = (issued.clone(), revoke.cloned(), change.clone());
+        self.write(move |c| {
+            Box::pin(async move { door::put_ticket_secret(c, &i, r.as_ref(), &change).await })
+        })
+        .await
+    }
+
+    async fn add_revocations(
+        &self,
+        revocations: &[Revocation],
+        change: &Change,
+    ) -> StoreResult<()> {
+        let (r, change) = (revocations.to_vec(), change.clone());
+        self.write(move |c| {
+            Box::pin(async move {
+                door::insert_revocations(c, &r).await?;
+                write_change(c, &change).await
+            })
+        })
+        .await
+    }
+
+    async fn revocations(&self, event_id: EventId) -> StoreResult<Vec<Revocation>> {
+        sqlx::query("select * from revocations where event_id = $1 order by at")
+            .bind(event_id.0)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(door::revocation_from)
+            .collect()
+    }
+
+    async fn set_block(
+        &self,
+        event_id: EventId,
+        ticket_id: TicketId,
+        block: Option<&Block>,
+        change: &Change,
+    ) -> StoreResult<()> {
+        let (b, change) = (block.cloned(), change.clone());
+        self.write(move |c| {
+            Box::pin(
+                async move { door::set_block(c, event_id, ticket_id, b.as_ref(), &change).await },
+            )
+        })
+        .await
+    }
+
+    async fn blocks(&self, event_id: EventId) -> StoreResult<Vec<Block>> {
+        sqlx::query("select * from blocks where event_id = $1 order by at")
+            .bind(event_id.0)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(door::block_from)
+            .collect()
+    }
+
+    async fn create_checkin_list(&self, list: &CheckinList, change: &Change) -> StoreResult<()> {
+        let (l, change) = (list.clone(), change.clone());
+        self.write(move |c| Box::pin(async move { door::upsert_list(c, &l, false, &change).await }))
+            .await
+    }
+
+    async fn update_checkin_list(
+        &self,
+        list: &CheckinList,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        let (l, change) = (list.clone(), change.clone());
+        self.write(move |c| {
+            Box::pin(async move { door::update_list(c, &l, expected_version, &change).await })
+        })
+        .await
+    }
+
+    async fn get_checkin_list(&self, id: CheckinListId) -> StoreResult<CheckinList> {
+        let row = sqlx::query("select * from checkin_lists where id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound {
+                entity: "checkin list",
+            })?;
+        door::list_from(&row)
+    }
+
+    async fn list_checkin_lists(&self, event_id: EventId) -> StoreResult<Vec<CheckinList>> {
+        sqlx::query("select * from checkin_lists where event_id = $1 order by name")
+            .bind(event_id.0)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(door::list_from)
+            .collect()
+    }
+
+    async fn import_event(&self, event: &Event, change: &Change) -> StoreResult<()> {
+        let (e, change) = (event.clone(), change.clone());
+        self.write(move |c| Box::pin(async move { door::import_event(c, &e, &change).await }))
+            .await
+    }
+
+    async fn import_checkin_list(&self, list: &CheckinList, change: &Change) -> StoreResult<()> {
+        let (l, change) = (list.clone(), change.clone());
+        self.write(move |c| Box::pin(async move { door::upsert_list(c, &l, true, &change).await }))
+            .await
+    }
+
+    async fn redeem(&self, attempt: &ScanAttempt, decide: Decide) -> StoreResult<ScanOutcome> {
+        let a = attempt.clone();
+        self.write(move |c| Box::pin(async move { door::redeem(c, &a, &decide).await }))
+            .await
+    }
+
+    async fn list_scans(
+        &self,
+        list_id: CheckinListId,
+        ticket_id: Option<TicketId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ScanRecord>> {
+        sqlx::query(
+            "select * from scans where list_id = $1 and ($2 is null or ticket_id = $2)
+             order by at desc, recorded_at desc limit $3",
+        )
+        .bind(list_id.0)
+        .bind(ticket_id.map(|t| t.0))
+        .bind(limit.clamp(1, 10_000) as i64)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(door::scan_from)
+        .collect()
+    }
+
+    async fn checkin_counts(&self, list_id: CheckinListId) -> StoreResult<(u64, u64)> {
+        door::checkin_counts(&self.read, list_id).await
     }
 
     async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {

@@ -4,19 +4,28 @@
 
 use std::fmt::Display;
 
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
+use sqlx::types::Json;
 use sqlx::Row;
 use uuid::Uuid;
 
 use admit_core::audit::{AuditEntry, OutboxEntry};
+use admit_core::checkin::{
+    AdmittedTypes, CheckinList, CheckinListSpec, Direction, PriorScan, TicketState, Verdict,
+};
 use admit_core::model::*;
 use admit_core::order_code::OrderCode;
 use admit_core::role::Role;
+use admit_core::secret::{KeyId, PublicKey, SecretFingerprint};
 use admit_core::text::{Description, Email, Name, Username};
 use admit_core::time::TimeZone;
 use admit_core::*;
 
-use crate::{Credentials, StoreError, StoreResult};
+use crate::{
+    Block, Credentials, EventKey, IssuedSecret, Revocation, ScanRecord, StoreError, StoreResult,
+    TicketView,
+};
 
 pub(super) fn corrupt(what: impl Display) -> StoreError {
     StoreError::Other(format!("corrupt row: {what}"))
@@ -224,4 +233,159 @@ pub(super) fn outbox_entry(row: &PgRow) -> StoreResult<(i64, OutboxEntry)> {
             payload: row.try_get("payload")?,
         },
     ))
+}
+
+// ---- the door
+
+fn key_id(row: &PgRow, col: &str) -> StoreResult<KeyId> {
+    let v: i32 = row.try_get(col)?;
+    u16::try_from(v)
+        .map(KeyId)
+        .map_err(|_| corrupt(format!("{col} is out of range ({v})")))
+}
+
+fn fingerprint(row: &PgRow, col: &str) -> StoreResult<SecretFingerprint> {
+    let bytes: &[u8] = row.try_get(col)?;
+    <[u8; 16]>::try_from(bytes)
+        .map(SecretFingerprint)
+        .map_err(|_| corrupt(format!("{col} is not 16 bytes")))
+}
+
+fn opt_count(row: &PgRow, col: &str) -> StoreResult<Option<u32>> {
+    row.try_get::<Option<i32>, _>(col)?
+        .map(|v| u32::try_from(v).map_err(|_| corrupt(format!("{col} is negative ({v})"))))
+        .transpose()
+}
+
+pub(super) fn event_key(row: &PgRow) -> StoreResult<EventKey> {
+    let bytes: &[u8] = row.try_get("public_key")?;
+    Ok(EventKey {
+        event_id: EventId(row.try_get("event_id")?),
+        key_id: key_id(row, "key_id")?,
+        public_key: dom(PublicKey::from_bytes("public_key", bytes))?,
+        retired: row.try_get("retired")?,
+        meta: meta(row)?,
+    })
+}
+
+pub(super) fn signing_key(row: &PgRow) -> StoreResult<(KeyId, [u8; 32])> {
+    let bytes: &[u8] = row.try_get("secret_key")?;
+    let secret = <[u8; 32]>::try_from(bytes).map_err(|_| corrupt("secret_key is not 32 bytes"))?;
+    Ok((key_id(row, "key_id")?, secret))
+}
+
+pub(super) fn issued_secret(row: &PgRow) -> StoreResult<IssuedSecret> {
+    Ok(IssuedSecret {
+        ticket_id: TicketId(row.try_get("ticket_id")?),
+        event_id: EventId(row.try_get("event_id")?),
+        secret: row.try_get("secret")?,
+        fingerprint: fingerprint(row, "fingerprint")?,
+        key_id: key_id(row, "key_id")?,
+        issued_at: row.try_get("issued_at")?,
+    })
+}
+
+pub(super) fn revocation(row: &PgRow) -> StoreResult<Revocation> {
+    Ok(Revocation {
+        event_id: EventId(row.try_get("event_id")?),
+        fingerprint: fingerprint(row, "fingerprint")?,
+        ticket_id: TicketId(row.try_get("ticket_id")?),
+        reason: row.try_get("reason")?,
+        at: row.try_get("at")?,
+    })
+}
+
+pub(super) fn block(row: &PgRow) -> StoreResult<Block> {
+    Ok(Block {
+        event_id: EventId(row.try_get("event_id")?),
+        ticket_id: TicketId(row.try_get("ticket_id")?),
+        reason: row.try_get("reason")?,
+        at: row.try_get("at")?,
+    })
+}
+
+/// Read back through [`CheckinList::new`], so a row that no longer passes the list rules is
+/// reported rather than handed to the door.
+pub(super) fn checkin_list(row: &PgRow) -> StoreResult<CheckinList> {
+    let Json(admitted) = row.try_get::<Json<AdmittedTypes>, _>("admitted")?;
+    let Json(gates) = row.try_get::<Json<Vec<String>>, _>("gates")?;
+    let spec = CheckinListSpec {
+        name: row.try_get("name")?,
+        admitted,
+        admit_pending: row.try_get("admit_pending")?,
+        allow_multi_entry: row.try_get("allow_multi_entry")?,
+        allow_entry_after_exit: row.try_get("allow_entry_after_exit")?,
+        admission_opens: row.try_get("admission_opens")?,
+        admission_closes: row.try_get("admission_closes")?,
+        max_entries_total: opt_count(row, "max_entries_total")?,
+        max_entries_per_day: opt_count(row, "max_entries_per_day")?,
+        gates,
+    };
+    dom(CheckinList::new(
+        CheckinListId(row.try_get("id")?),
+        EventId(row.try_get("event_id")?),
+        spec,
+        meta(row)?,
+    ))
+}
+
+/// The ticket's row as the door sees it; `None` when the outer join found no ticket.
+pub(super) fn ticket_view(row: &PgRow) -> StoreResult<Option<TicketView>> {
+    let Some(ticket_type_id) = row.try_get::<Option<Uuid>, _>("ticket_type_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(TicketView {
+        state: TicketState {
+            ticket_type_id: TicketTypeId(ticket_type_id),
+            ticket_status: dom(TicketStatus::parse(
+                "ticket_status",
+                row.try_get("ticket_status")?,
+            ))?,
+            order_status: dom(OrderStatus::parse(
+                "order_status",
+                row.try_get("order_status")?,
+            ))?,
+        },
+        attendee_name: row.try_get("attendee_name")?,
+        ticket_type_name: row.try_get("ticket_type_name")?,
+        order_code: row.try_get("order_code")?,
+    }))
+}
+
+/// The history arrives as three parallel arrays (one row per context read, not one per scan).
+pub(super) fn history(row: &PgRow) -> StoreResult<Vec<PriorScan>> {
+    let ats: Vec<DateTime<Utc>> = row.try_get("history_at")?;
+    let directions: Vec<String> = row.try_get("history_direction")?;
+    let gates: Vec<Option<String>> = row.try_get("history_gate")?;
+    if ats.len() != directions.len() || ats.len() != gates.len() {
+        return Err(corrupt("scan history arrays differ in length"));
+    }
+    ats.into_iter()
+        .zip(directions)
+        .zip(gates)
+        .map(|((at, direction), gate)| {
+            Ok(PriorScan {
+                at,
+                direction: dom(Direction::parse("direction", &direction))?,
+                gate,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn scan_record(row: &PgRow) -> StoreResult<ScanRecord> {
+    Ok(ScanRecord {
+        id: ScanId(row.try_get("id")?),
+        nonce: row.try_get("nonce")?,
+        list_id: CheckinListId(row.try_get("list_id")?),
+        ticket_id: row.try_get::<Option<Uuid>, _>("ticket_id")?.map(TicketId),
+        direction: dom(Direction::parse("direction", row.try_get("direction")?))?,
+        device_id: row.try_get::<Option<Uuid>, _>("device_id")?.map(DeviceId),
+        gate: row.try_get("gate")?,
+        at: row.try_get("at")?,
+        verdict: dom(Verdict::parse("verdict", row.try_get("verdict")?))?,
+        counted: row.try_get("counted")?,
+        forced: row.try_get("forced")?,
+        raw: row.try_get("raw")?,
+    })
 }

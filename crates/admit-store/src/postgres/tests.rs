@@ -19,7 +19,8 @@ use admit_core::time::TimeZone;
 use admit_core::*;
 
 use super::PgStore;
-use crate::{Cancellation, NewSale, OrderQuery, Store, StoreError};
+use crate::{Cancellation, NewSale, OrderQuery, Revocation, Store, StoreError};
+use admit_core::secret::SecretFingerprint;
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -817,16 +818,27 @@ async fn cancelling_gives_units_back_and_refuses_stale_or_repeated_cancels() {
             order.meta.version,
             &order,
         );
+        let revoke = vec![Revocation {
+            event_id: w.event.id,
+            fingerprint: SecretFingerprint([1; 16]),
+            ticket_id: ticket.id,
+            reason: "cancelled".into(),
+            at: later,
+        }];
         Cancellation {
             order,
             expected_version,
             tickets: vec![ticket],
             release: vec![(q.id, 1)],
+            revoke,
             change,
         }
     };
     w.store().cancel(&cancel_one(1)).await.unwrap();
     assert_eq!(w.taken(&q).await, 1);
+    let revoked = w.store().revocations(w.event.id).await.unwrap();
+    assert_eq!(revoked.len(), 1, "the cancelled ticket's secret is revoked");
+    assert_eq!(revoked[0].ticket_id, sale.tickets[0].id);
     let read = w.store().get_order(sale.order.id).await.unwrap();
     assert_eq!(read.order.meta.version, 2);
     assert_eq!(read.order.total, t.price);
@@ -1083,4 +1095,661 @@ async fn order_search_matches_code_name_and_email_and_escapes_wildcards() {
     let mut tickets = sales[1].tickets.clone();
     tickets.sort_by_key(|t| t.id);
     assert_eq!(by_code.tickets, tickets);
+}
+
+// ---- the door
+
+mod door {
+    use super::*;
+
+    use admit_core::checkin::{
+        AdmittedTypes, CheckinList, CheckinListSpec, Direction, TicketState, Verdict,
+    };
+    use admit_core::secret::{KeyId, SigningKey};
+
+    use crate::{
+        Block, Decide, EventKey, IssuedSecret, ScanAttempt, ScanContext, ScanResolution, TicketView,
+    };
+
+    fn spec(label: &str) -> CheckinListSpec {
+        CheckinListSpec {
+            name: label.into(),
+            admitted: AdmittedTypes::All,
+            admit_pending: false,
+            allow_multi_entry: false,
+            allow_entry_after_exit: true,
+            admission_opens: None,
+            admission_closes: None,
+            max_entries_total: None,
+            max_entries_per_day: None,
+            gates: Vec::new(),
+        }
+    }
+
+    impl World {
+        fn any_change(&self, at: DateTime<Utc>, entity: &str, id: Uuid, version: i64) -> Change {
+            change(
+                at,
+                self.user.id,
+                &format!("{entity}.write"),
+                entity,
+                id,
+                version,
+                &json!({ "id": id }),
+            )
+        }
+
+        async fn list(&self, spec: CheckinListSpec) -> CheckinList {
+            let list = CheckinList::create(self.event.id, spec, t0()).unwrap();
+            let c = self.any_change(t0(), "checkin_list", list.id.0, 1);
+            self.store().create_checkin_list(&list, &c).await.unwrap();
+            list
+        }
+
+        /// One paid ticket of a new type, sold at t0 + 1 h.
+        async fn sold_ticket(&self, label: &str) -> (TicketType, Ticket, Order) {
+            let t = self.ticket_type(label).await;
+            let q = self.quota(label, 100, &[&t]).await;
+            let sale = self.sale(t0() + Duration::hours(1), &t, 1, &[&q], None);
+            self.store().sell(&sale).await.unwrap();
+            (t, sale.tickets[0].clone(), sale.order)
+        }
+
+        fn key(&self, id: u16, retired: bool, at: DateTime<Utc>) -> (EventKey, [u8; 32]) {
+            let secret = [id as u8 + 1; 32];
+            let signing = SigningKey::from_secret_bytes(self.event.id, KeyId(id), &secret);
+            let key = EventKey {
+                event_id: self.event.id,
+                key_id: KeyId(id),
+                public_key: signing.public_key(),
+                retired,
+                meta: Meta::new(at),
+            };
+            (key, secret)
+        }
+    }
+
+    fn attempt(
+        list: &CheckinList,
+        ticket: Option<TicketId>,
+        nonce: &str,
+        direction: Direction,
+        at: DateTime<Utc>,
+    ) -> ScanAttempt {
+        ScanAttempt {
+            id: ScanId::new(at),
+            nonce: nonce.into(),
+            list_id: list.id,
+            event_id: list.event_id,
+            ticket_id: ticket,
+            fingerprint: ticket.map(|t| SecretFingerprint(*t.0.as_bytes())),
+            direction,
+            device_id: Some(DeviceId::new(at)),
+            gate: Some("North".into()),
+            user_id: None,
+            at,
+            recorded_at: at,
+            raw: Some("AT1:RAW".into()),
+        }
+    }
+
+    /// Single entry, re-entry after an exit: an entry is ok unless the last counted scan is
+    /// an entry. Exits are always ok. The answer says what the store showed.
+    fn single_entry(direction: Direction) -> Decide {
+        Arc::new(move |ctx: &ScanContext| {
+            let inside = ctx
+                .history
+                .last()
+                .is_some_and(|s| s.direction == Direction::Entry);
+            let verdict = if ctx.ticket.is_none() {
+                Verdict::Invalid
+            } else if inside && direction == Direction::Entry {
+                Verdict::AlreadyRedeemed
+            } else {
+                Verdict::Ok
+            };
+            ScanResolution {
+                verdict,
+                explanation: String::new(),
+                counted: verdict.is_ok(),
+                forced: false,
+                answer: json!({
+                    "verdict": verdict,
+                    "history": ctx.history.len(),
+                    "revoked": ctx.revoked,
+                    "blocked": ctx.blocked,
+                }),
+            }
+        })
+    }
+
+    /// Ok iff the ticket has no counted entry at all.
+    fn first_entry_only() -> Decide {
+        Arc::new(|ctx: &ScanContext| {
+            let used = ctx.history.iter().any(|s| s.direction == Direction::Entry);
+            let verdict = if used {
+                Verdict::AlreadyRedeemed
+            } else {
+                Verdict::Ok
+            };
+            ScanResolution {
+                verdict,
+                explanation: String::new(),
+                counted: !used,
+                forced: false,
+                answer: json!({ "verdict": verdict }),
+            }
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keys_upsert_retire_and_the_newest_held_key_signs() {
+        let w = World::new().await;
+        let s = w.store();
+        let e = w.event.id;
+        assert_eq!(s.signing_key(e).await.unwrap(), None);
+
+        // Key 1 with its private half, key 2 public only (issued elsewhere).
+        let (k1, secret1) = w.key(1, false, t0());
+        let (k2, _) = w.key(2, false, t0());
+        s.put_event_key(&k1, Some(secret1), &w.any_change(t0(), "event_key", e.0, 1))
+            .await
+            .unwrap();
+        s.put_event_key(&k2, None, &w.any_change(t0(), "event_key", e.0, 1))
+            .await
+            .unwrap();
+        assert_eq!(s.event_keys(e).await.unwrap(), vec![k1.clone(), k2.clone()]);
+        assert_eq!(
+            s.signing_key(e).await.unwrap(),
+            Some((KeyId(1), secret1)),
+            "key 2 is newer but this store cannot sign with it"
+        );
+
+        // Key 3 held: it signs now.
+        let (k3, secret3) = w.key(3, false, t0());
+        s.put_event_key(&k3, Some(secret3), &w.any_change(t0(), "event_key", e.0, 1))
+            .await
+            .unwrap();
+        assert_eq!(s.signing_key(e).await.unwrap(), Some((KeyId(3), secret3)));
+
+        // Retiring key 3 (same public key, newer meta) hands signing back to key 1; the
+        // private half given again is ignored.
+        let later = t0() + Duration::minutes(5);
+        let mut retired3 = k3.clone();
+        retired3.retired = true;
+        retired3.meta = k3.meta.touched(later);
+        s.put_event_key(
+            &retired3,
+            Some(secret3),
+            &w.any_change(later, "event_key", e.0, 2),
+        )
+        .await
+        .unwrap();
+        let keys = s.event_keys(e).await.unwrap();
+        assert_eq!(keys[2], retired3);
+        assert_eq!(s.signing_key(e).await.unwrap(), Some((KeyId(1), secret1)));
+
+        // A stale copy of key 3 cannot bring it back.
+        s.put_event_key(&k3, None, &w.any_change(later, "event_key", e.0, 1))
+            .await
+            .unwrap();
+        assert!(s.event_keys(e).await.unwrap()[2].retired);
+        assert_eq!(s.signing_key(e).await.unwrap(), Some((KeyId(1), secret1)));
+        assert_eq!(
+            w.count("select count(*) from outbox where entity = 'event_key'")
+                .await,
+            5,
+            "every write queued its change"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_ticket_secret_is_issued_once_and_replaced_only_with_a_revocation() {
+        let w = World::new().await;
+        let s = w.store();
+        let (_, ticket, _) = w.sold_ticket("Seat").await;
+        assert_eq!(s.ticket_secret(ticket.id).await.unwrap(), None);
+        let first = IssuedSecret {
+            ticket_id: ticket.id,
+            event_id: w.event.id,
+            secret: "AT1:FIRST".into(),
+            fingerprint: SecretFingerprint([1; 16]),
+            key_id: KeyId(1),
+            issued_at: t0(),
+        };
+        let c = || w.any_change(t0(), "ticket_secret", ticket.id.0, 1);
+        s.put_ticket_secret(&first, None, &c()).await.unwrap();
+        assert_eq!(
+            s.ticket_secret(ticket.id).await.unwrap(),
+            Some(first.clone())
+        );
+
+        let later = t0() + Duration::minutes(1);
+        let second = IssuedSecret {
+            secret: "AT1:SECOND".into(),
+            fingerprint: SecretFingerprint([2; 16]),
+            key_id: KeyId(2),
+            issued_at: later,
+            ..first.clone()
+        };
+        let audits_before = w.count("select count(*) from audit_log").await;
+        assert_eq!(
+            s.put_ticket_secret(&second, None, &c()).await,
+            Err(StoreError::Conflict {
+                constraint: "ticket_secret_exists".into()
+            })
+        );
+        assert_eq!(
+            w.count("select count(*) from audit_log").await,
+            audits_before,
+            "a refused issue writes no change"
+        );
+        assert_eq!(
+            s.ticket_secret(ticket.id).await.unwrap(),
+            Some(first.clone())
+        );
+
+        let revoke = Revocation {
+            event_id: w.event.id,
+            fingerprint: first.fingerprint,
+            ticket_id: ticket.id,
+            reason: "reissued".into(),
+            at: later,
+        };
+        s.put_ticket_secret(&second, Some(&revoke), &c())
+            .await
+            .unwrap();
+        assert_eq!(s.ticket_secret(ticket.id).await.unwrap(), Some(second));
+        assert_eq!(
+            s.revocations(w.event.id).await.unwrap(),
+            vec![revoke.clone()]
+        );
+
+        // Adding revocations again (an import) keeps the one already listed.
+        let again = Revocation {
+            reason: "cancelled".into(),
+            at: later + Duration::minutes(1),
+            ..revoke.clone()
+        };
+        let other = Revocation {
+            fingerprint: SecretFingerprint([9; 16]),
+            at: t0() - Duration::minutes(1),
+            ..revoke.clone()
+        };
+        s.add_revocations(
+            &[again, other.clone()],
+            &w.any_change(later, "revocation", ticket.id.0, 1),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            s.revocations(w.event.id).await.unwrap(),
+            vec![other, revoke],
+            "ordered by time; the first reason stands"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn blocks_are_set_replaced_and_lifted() {
+        let w = World::new().await;
+        let s = w.store();
+        let (_, ticket, _) = w.sold_ticket("Seat").await;
+        let e = w.event.id;
+        let c = || w.any_change(t0(), "block", ticket.id.0, 1);
+        let block = Block {
+            event_id: e,
+            ticket_id: ticket.id,
+            reason: "lost".into(),
+            at: t0(),
+        };
+        s.set_block(e, ticket.id, Some(&block), &c()).await.unwrap();
+        assert_eq!(s.blocks(e).await.unwrap(), vec![block.clone()]);
+        let stolen = Block {
+            reason: "stolen".into(),
+            at: t0() + Duration::minutes(1),
+            ..block
+        };
+        s.set_block(e, ticket.id, Some(&stolen), &c())
+            .await
+            .unwrap();
+        assert_eq!(s.blocks(e).await.unwrap(), vec![stolen]);
+        s.set_block(e, ticket.id, None, &c()).await.unwrap();
+        assert_eq!(s.blocks(e).await.unwrap(), vec![]);
+        // Lifting a block that is not there is no error.
+        s.set_block(e, ticket.id, None, &c()).await.unwrap();
+        assert_eq!(
+            w.count("select count(*) from outbox where entity = 'block'")
+                .await,
+            4
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn checkin_lists_round_trip_and_stale_updates_are_refused() {
+        let w = World::new().await;
+        let s = w.store();
+        let t = w.ticket_type("Seat").await;
+        let mut rich = spec("Main door");
+        rich.admitted = AdmittedTypes::Only(vec![t.id]);
+        rich.admit_pending = true;
+        rich.allow_multi_entry = true;
+        rich.admission_opens = Some(t0());
+        rich.admission_closes = Some(t0() + Duration::hours(6));
+        rich.max_entries_total = Some(3);
+        rich.max_entries_per_day = Some(1);
+        rich.gates = vec!["North".into(), "South".into()];
+        let main = w.list(rich).await;
+        let balcony = w.list(spec("Balcony")).await;
+        assert_eq!(s.get_checkin_list(main.id).await.unwrap(), main);
+        assert_eq!(
+            s.list_checkin_lists(w.event.id).await.unwrap(),
+            vec![balcony.clone(), main.clone()],
+            "by name"
+        );
+        assert_eq!(
+            s.get_checkin_list(CheckinListId::new(t0())).await,
+            Err(StoreError::NotFound {
+                entity: "checkin list"
+            })
+        );
+
+        let later = t0() + Duration::minutes(1);
+        let mut changed = main.spec();
+        changed.admitted = AdmittedTypes::All;
+        changed.gates = vec![];
+        changed.max_entries_total = None;
+        let v2 = main.updated(changed, later).unwrap();
+        let c = w.any_change(later, "checkin_list", main.id.0, 2);
+        s.update_checkin_list(&v2, 1, &c).await.unwrap();
+        assert_eq!(s.get_checkin_list(main.id).await.unwrap(), v2);
+        assert_eq!(
+            s.update_checkin_list(&v2, 1, &c).await,
+            Err(StoreError::Stale {
+                entity: "checkin list"
+            })
+        );
+        let ghost = CheckinList::create(w.event.id, spec("Ghost"), t0()).unwrap();
+        assert_eq!(
+            s.update_checkin_list(&ghost, 1, &c).await,
+            Err(StoreError::NotFound {
+                entity: "checkin list"
+            })
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn imports_keep_the_newer_version() {
+        let w = World::new().await;
+        let s = w.store();
+        let later = t0() + Duration::minutes(1);
+        let c = |v| w.any_change(later, "import", w.event.id.0, v);
+
+        // An event this store has never seen is inserted.
+        let mut fresh = w.event.clone();
+        fresh.id = EventId::new(later);
+        fresh.name = name("Matinee");
+        s.import_event(&fresh, &c(1)).await.unwrap();
+        assert_eq!(s.get_event(fresh.id).await.unwrap(), fresh);
+
+        // A newer version replaces, an older or equal one is ignored.
+        let mut v2 = w.event.clone();
+        v2.name = name("Gala (moved)");
+        v2.meta = w.event.meta.touched(later);
+        s.import_event(&v2, &c(2)).await.unwrap();
+        assert_eq!(s.get_event(w.event.id).await.unwrap(), v2);
+        s.import_event(&w.event, &c(1)).await.unwrap();
+        assert_eq!(s.get_event(w.event.id).await.unwrap(), v2, "older ignored");
+
+        let list = CheckinList::create(w.event.id, spec("Main"), t0()).unwrap();
+        s.import_checkin_list(&list, &c(1)).await.unwrap();
+        assert_eq!(s.get_checkin_list(list.id).await.unwrap(), list);
+        let mut newer_spec = list.spec();
+        newer_spec.name = "Main (new)".into();
+        newer_spec.gates = vec!["East".into()];
+        let newer = list.updated(newer_spec, later).unwrap();
+        s.import_checkin_list(&newer, &c(2)).await.unwrap();
+        assert_eq!(s.get_checkin_list(list.id).await.unwrap(), newer);
+        s.import_checkin_list(&list, &c(1)).await.unwrap();
+        assert_eq!(
+            s.get_checkin_list(list.id).await.unwrap(),
+            newer,
+            "older ignored"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redeem_reads_the_ticket_and_a_repeated_nonce_answers_the_same() {
+        let w = World::new().await;
+        let s = w.store();
+        let (t, ticket, order) = w.sold_ticket("Seat").await;
+        let list = w.list(spec("Main")).await;
+        let at = t0() + Duration::hours(2);
+
+        // The context the decision sees.
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<ScanContext>::new()));
+        let spy: Decide = {
+            let seen = seen.clone();
+            let inner = single_entry(Direction::Entry);
+            Arc::new(move |ctx: &ScanContext| {
+                seen.lock().unwrap().push(ctx.clone());
+                inner(ctx)
+            })
+        };
+        let first = attempt(&list, Some(ticket.id), "n-1", Direction::Entry, at);
+        let out = s.redeem(&first, spy.clone()).await.unwrap();
+        assert!(!out.duplicate);
+        assert_eq!(out.answer["verdict"], "ok");
+        assert_eq!(
+            seen.lock().unwrap()[0],
+            ScanContext {
+                ticket: Some(TicketView {
+                    state: TicketState {
+                        ticket_type_id: t.id,
+                        ticket_status: TicketStatus::Valid,
+                        order_status: OrderStatus::Paid,
+                    },
+                    attendee_name: None,
+                    ticket_type_name: "Seat".into(),
+                    order_code: order.code.as_str().into(),
+                }),
+                revoked: false,
+                blocked: false,
+                history: vec![],
+            }
+        );
+
+        // The same nonce again: the stored answer, nothing decided, nothing written.
+        let again = attempt(
+            &list,
+            Some(ticket.id),
+            "n-1",
+            Direction::Entry,
+            at + Duration::seconds(5),
+        );
+        let repeat = s.redeem(&again, spy.clone()).await.unwrap();
+        assert!(repeat.duplicate);
+        assert_eq!(repeat.answer, out.answer);
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert_eq!(w.count("select count(*) from scans").await, 1);
+        let outbox = s.list_outbox(0, 1000).await.unwrap();
+        let scans: Vec<_> = outbox.iter().filter(|(_, o)| o.entity == "scan").collect();
+        assert_eq!(scans.len(), 1, "one scan, one outbox row");
+        assert_eq!(scans[0].1.entity_id, first.id.0);
+        assert_eq!(scans[0].1.payload["nonce"], "n-1");
+        assert_eq!(scans[0].1.payload["verdict"], "ok");
+        assert_eq!(scans[0].1.payload["gate"], "North");
+
+        // Revoked, blocked and history reach the decision; a refused scan keeps its raw text.
+        s.add_revocations(
+            &[Revocation {
+                event_id: w.event.id,
+                fingerprint: first.fingerprint.unwrap(),
+                ticket_id: ticket.id,
+                reason: "reissued".into(),
+                at,
+            }],
+            &Change::default(),
+        )
+        .await
+        .unwrap();
+        let block = Block {
+            event_id: w.event.id,
+            ticket_id: ticket.id,
+            reason: "lost".into(),
+            at,
+        };
+        s.set_block(w.event.id, ticket.id, Some(&block), &Change::default())
+            .await
+            .unwrap();
+        let second = attempt(
+            &list,
+            Some(ticket.id),
+            "n-2",
+            Direction::Entry,
+            at + Duration::minutes(1),
+        );
+        let refused = s.redeem(&second, spy.clone()).await.unwrap();
+        assert_eq!(refused.answer["verdict"], "already_redeemed");
+        let ctx = seen.lock().unwrap()[1].clone();
+        assert!(ctx.revoked && ctx.blocked);
+        assert_eq!(ctx.history.len(), 1);
+        assert_eq!(ctx.history[0].at, at);
+        assert_eq!(ctx.history[0].gate.as_deref(), Some("North"));
+
+        let listed = s.list_scans(list.id, Some(ticket.id), 10).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].nonce, "n-2", "newest first");
+        assert_eq!(listed[0].verdict, Verdict::AlreadyRedeemed);
+        assert_eq!(listed[0].raw.as_deref(), Some("AT1:RAW"));
+        assert_eq!(listed[1].verdict, Verdict::Ok);
+        assert_eq!(listed[1].raw, None, "an admitted scan keeps no raw text");
+        assert_eq!(s.list_scans(list.id, None, 1).await.unwrap().len(), 1);
+
+        // A ticket this store has no row for: no view, still recorded.
+        let unknown = attempt(&list, Some(TicketId::new(at)), "n-3", Direction::Entry, at);
+        let out = s.redeem(&unknown, spy.clone()).await.unwrap();
+        assert_eq!(out.answer["verdict"], "invalid");
+        assert_eq!(seen.lock().unwrap()[2].ticket, None);
+        assert_eq!(w.count("select count(*) from scans").await, 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fifty_doors_scanning_one_ticket_admit_it_once() {
+        let w = World::new().await;
+        let (_, ticket, _) = w.sold_ticket("Seat").await;
+        let list = w.list(spec("Main")).await;
+        let at = t0() + Duration::hours(2);
+        let store = w.db.store.clone();
+        let tasks: Vec<_> = (0..50)
+            .map(|i| {
+                let store = store.clone();
+                let a = attempt(
+                    &list,
+                    Some(ticket.id),
+                    &format!("door-{i}"),
+                    Direction::Entry,
+                    at + Duration::milliseconds(i),
+                );
+                tokio::spawn(async move { store.redeem(&a, first_entry_only()).await })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            let out = t.await.unwrap().unwrap();
+            assert!(!out.duplicate);
+            if out.answer["verdict"] == "ok" {
+                ok += 1;
+            }
+        }
+        assert_eq!(ok, 1, "exactly one door admits");
+        assert_eq!(w.count("select count(*) from scans where counted").await, 1);
+        assert_eq!(w.count("select count(*) from scans").await, 50);
+        assert_eq!(
+            w.count("select count(*) from outbox where entity = 'scan'")
+                .await,
+            50
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_nonce_sent_twenty_times_at_once_is_one_scan() {
+        // No ticket id (the secret did not verify), so no ticket lock: the nonce's unique
+        // index alone decides, and the losers answer with the winner's answer.
+        let w = World::new().await;
+        let list = w.list(spec("Main")).await;
+        let at = t0() + Duration::hours(2);
+        let store = w.db.store.clone();
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let store = store.clone();
+                let mut a = attempt(&list, None, "same", Direction::Entry, at);
+                a.id = ScanId(Uuid::now_v7());
+                a.raw = Some(format!("garbage {i}"));
+                let decide: Decide = Arc::new(move |_: &ScanContext| ScanResolution {
+                    verdict: Verdict::Invalid,
+                    explanation: "not a ticket code".into(),
+                    counted: false,
+                    forced: false,
+                    answer: json!({ "verdict": "invalid", "attempt": i }),
+                });
+                tokio::spawn(async move { store.redeem(&a, decide).await })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        let mut fresh = 0;
+        for t in tasks {
+            let out = t.await.unwrap().unwrap();
+            if !out.duplicate {
+                fresh += 1;
+            }
+            answers.push(out.answer);
+        }
+        assert_eq!(fresh, 1);
+        assert!(answers.windows(2).all(|p| p[0] == p[1]), "{answers:?}");
+        assert_eq!(w.count("select count(*) from scans").await, 1);
+        assert_eq!(
+            w.count("select count(*) from outbox where entity = 'scan'")
+                .await,
+            1
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counts_follow_the_latest_counted_scan_by_scan_time() {
+        let w = World::new().await;
+        let s = w.store();
+        let list = w.list(spec("Main")).await;
+        let other = w.list(spec("Other")).await;
+        let (_, a, _) = w.sold_ticket("A").await;
+        let (_, b, _) = w.sold_ticket("B").await;
+        let (_, c, _) = w.sold_ticket("C").await;
+        assert_eq!(s.checkin_counts(list.id).await.unwrap(), (0, 0));
+        let at = t0() + Duration::hours(2);
+        let scan = |l: &CheckinList, t: &Ticket, n: &str, d: Direction, m: i64| {
+            attempt(l, Some(t.id), n, d, at + Duration::minutes(m))
+        };
+        // a: in. b: in, out. c: the exit arrives first but happened after the entry
+        // (an offline door uploading late): c is outside.
+        for x in [
+            scan(&list, &a, "a1", Direction::Entry, 0),
+            scan(&list, &b, "b1", Direction::Entry, 1),
+            scan(&list, &b, "b2", Direction::Exit, 2),
+            // no gate: a null in the history the entry below reads
+            ScanAttempt {
+                gate: None,
+                ..scan(&list, &c, "c2", Direction::Exit, 9)
+            },
+            scan(&list, &c, "c1", Direction::Entry, 3),
+            // refused, not counted: a is inside already
+            scan(&list, &a, "a2", Direction::Entry, 4),
+            scan(&other, &c, "o1", Direction::Entry, 5),
+        ] {
+            s.redeem(&x, single_entry(x.direction)).await.unwrap();
+        }
+        assert_eq!(s.checkin_counts(list.id).await.unwrap(), (3, 1));
+        let c_scans = s.list_scans(list.id, Some(c.id), 10).await.unwrap();
+        assert_eq!(c_scans[0].gate, None);
+        assert!(c_scans.iter().all(|r| r.counted));
+        assert_eq!(s.checkin_counts(other.id).await.unwrap(), (1, 1));
+    }
 }
