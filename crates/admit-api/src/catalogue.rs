@@ -250,6 +250,7 @@ impl Admit {
         self.store
             .update_event(&e, expected_version, &change)
             .await?;
+        self.forget_door_contexts();
         Ok(e)
     }
 

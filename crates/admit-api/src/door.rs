@@ -23,6 +23,21 @@ use admit_store::{
 
 use crate::{optional, Admit, ApiError, ApiResult, Session};
 
+/// How long a door trusts its copy of a list, the event's zone and keys. Changes made through
+/// this `Admit` clear the copy at once; changes by another process sharing the database (a
+/// second desktop on one PostgreSQL) reach this door within this time.
+const DOOR_CONTEXT_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+pub(crate) struct DoorContext {
+    list: CheckinList,
+    time_zone: admit_core::time::TimeZone,
+    keyring: EventKeyring,
+    loaded: std::time::Instant,
+}
+
+pub(crate) type DoorCache =
+    Arc<std::sync::Mutex<std::collections::HashMap<CheckinListId, Arc<DoorContext>>>>;
+
 /// Refused scans keep this much of what was scanned, for the log.
 const MAX_RAW_KEPT: usize = 512;
 
@@ -175,10 +190,13 @@ impl Admit {
         event_id: EventId,
         now: DateTime<Utc>,
     ) -> ApiResult<SigningKey> {
+        // Public keys first: a key and its private half commit together, so if another device's
+        // new key is seen here, its private half is seen by the next read.
+        let keys_exist = !self.store.event_keys(event_id).await?.is_empty();
         if let Some((key_id, secret)) = self.store.signing_key(event_id).await? {
             return Ok(SigningKey::from_secret_bytes(event_id, key_id, &secret));
         }
-        if !self.store.event_keys(event_id).await?.is_empty() {
+        if keys_exist {
             // Public keys only: a door device, which must not mint tickets.
             return Err(ApiError::Conflict {
                 message: "this device holds no signing key for the event; print tickets where they are sold".into(),
@@ -215,6 +233,7 @@ impl Admit {
         self.store
             .put_event_key(&row, Some(key.expose_secret_bytes()), &change)
             .await?;
+        self.forget_door_contexts();
         // Devices printing an event's first tickets at the same moment each make a key with the
         // same id and only one is kept: sign with the one the store holds, never our own copy.
         let (key_id, secret) = self
@@ -278,7 +297,9 @@ impl Admit {
                 json!({ "key_id": key_id }),
             )
             .sync(now, "event_key", event_id.0, key.meta.version, &key);
-        Ok(self.store.put_event_key(&key, None, &change).await?)
+        self.store.put_event_key(&key, None, &change).await?;
+        self.forget_door_contexts();
+        Ok(())
     }
 
     /// The public keys a door needs to verify this event's tickets.
@@ -534,6 +555,7 @@ impl Admit {
         self.store
             .update_checkin_list(&list, expected_version, &change)
             .await?;
+        self.forget_door_contexts();
         Ok(list)
     }
 
@@ -576,18 +598,8 @@ impl Admit {
         let gate = optional(&input.gate, |g| admit_core::text::Name::parse("gate", g))?
             .map(|g| g.as_str().to_string());
         let at = optional(&input.at, |t| parse_timestamp("at", t))?.unwrap_or(now);
-        let list = self
-            .store
-            .get_checkin_list(list_id)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound { .. } => {
-                    ApiError::invalid("list_id", "is not a check-in list")
-                }
-                e => e.into(),
-            })?;
-        let event = self.store.get_event(list.event_id).await?;
-        let keyring = self.keyring(list.event_id).await?;
+        let door = self.door_context(list_id).await?;
+        let (list, time_zone, keyring) = (door.list.clone(), door.time_zone, &door.keyring);
         let claims = keyring.verify(&input.raw);
         let (ticket_id, fingerprint) = match &claims {
             Ok(c) => (Some(c.ticket_id), Some(c.fingerprint)),
@@ -621,7 +633,7 @@ impl Admit {
             let decision = checkin::decide(&ScanInput {
                 secret: claims.as_ref().map_err(|e| *e),
                 list: &list,
-                time_zone: event.time_zone,
+                time_zone,
                 direction,
                 gate: gate.as_deref(),
                 at,
@@ -663,6 +675,42 @@ impl Admit {
             .map_err(|e| ApiError::Internal(format!("stored answer: {e}")))?;
         answer.duplicate = outcome.duplicate;
         Ok(answer)
+    }
+
+    async fn door_context(&self, list_id: CheckinListId) -> ApiResult<Arc<DoorContext>> {
+        if let Some(c) = self.door_cache.lock().expect("door cache").get(&list_id) {
+            if c.loaded.elapsed() < DOOR_CONTEXT_TTL {
+                return Ok(c.clone());
+            }
+        }
+        let list = self
+            .store
+            .get_checkin_list(list_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound { .. } => {
+                    ApiError::invalid("list_id", "is not a check-in list")
+                }
+                e => e.into(),
+            })?;
+        let event = self.store.get_event(list.event_id).await?;
+        let keyring = self.keyring(list.event_id).await?;
+        let c = Arc::new(DoorContext {
+            list,
+            time_zone: event.time_zone,
+            keyring,
+            loaded: std::time::Instant::now(),
+        });
+        self.door_cache
+            .lock()
+            .expect("door cache")
+            .insert(list_id, c.clone());
+        Ok(c)
+    }
+
+    /// Forget every cached door context after a change to lists, keys or events.
+    pub(crate) fn forget_door_contexts(&self) {
+        self.door_cache.lock().expect("door cache").clear();
     }
 
     pub async fn checkin_counts(&self, s: &Session, list_id: &str) -> ApiResult<CheckinCounts> {
@@ -785,6 +833,7 @@ impl Admit {
                 )
                 .await?;
         }
+        self.forget_door_contexts();
         Ok(())
     }
 }

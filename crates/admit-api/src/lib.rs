@@ -90,6 +90,8 @@ impl Session {
 pub struct Admit {
     store: Arc<dyn Store>,
     config: Config,
+    /// What a door needs per check-in list (list, zone, keys), kept briefly: see `door.rs`.
+    door_cache: door::DoorCache,
 }
 
 impl Admit {
@@ -98,7 +100,11 @@ impl Admit {
     }
 
     pub fn with_config(store: Arc<dyn Store>, config: Config) -> Self {
-        Admit { store, config }
+        Admit {
+            store,
+            config,
+            door_cache: Default::default(),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

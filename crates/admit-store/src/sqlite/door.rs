@@ -370,55 +370,54 @@ pub(super) async fn import_event(
     write_change(c, change).await
 }
 
-async fn scan_context(c: &mut SqliteConnection, a: &ScanAttempt) -> StoreResult<ScanContext> {
+/// The answer already given for this nonce, or the context for a new decision. One statement
+/// reads the nonce, the ticket with its order and type, and the revocation and block lists:
+/// each statement is a round trip to SQLite's worker thread, and this is the door's hot path.
+async fn scan_context(
+    c: &mut SqliteConnection,
+    a: &ScanAttempt,
+) -> StoreResult<Result<ScanContext, String>> {
+    let row = sqlx::query(
+        "select (select answer from scans where nonce = $1) as answer,
+                exists(select 1 from revocations where event_id = $2 and fingerprint = $3) as revoked,
+                exists(select 1 from blocks where event_id = $2 and ticket_id = $4) as blocked,
+                t.ticket_type_id, t.status as ticket_status, o.status as order_status,
+                t.attendee_name, tt.name as type_name, o.code
+         from (select 1) as one
+         left join tickets t on t.id = $4
+         left join orders o on o.id = t.order_id
+         left join ticket_types tt on tt.id = t.ticket_type_id",
+    )
+    .bind(&a.nonce)
+    .bind(a.event_id.0)
+    .bind(a.fingerprint.map(|f| f.0.to_vec()))
+    .bind(a.ticket_id.map(|t| t.0))
+    .fetch_one(&mut *c)
+    .await?;
+    if let Some(answer) = row.try_get::<Option<String>, _>("answer")? {
+        return Ok(Err(answer));
+    }
     let Some(ticket_id) = a.ticket_id else {
-        return Ok(ScanContext {
+        return Ok(Ok(ScanContext {
             ticket: None,
             revoked: false,
             blocked: false,
             history: Vec::new(),
-        });
+        }));
     };
-    let ticket = sqlx::query(
-        "select t.ticket_type_id, t.status as ticket_status, o.status as order_status,
-                t.attendee_name, tt.name as type_name, o.code
-         from tickets t join orders o on o.id = t.order_id
-         join ticket_types tt on tt.id = t.ticket_type_id
-         where t.id = $1",
-    )
-    .bind(ticket_id.0)
-    .fetch_optional(&mut *c)
-    .await?
-    .map(|r| -> StoreResult<TicketView> {
-        Ok(TicketView {
+    let ticket = match row.try_get::<Option<Uuid>, _>("ticket_type_id")? {
+        None => None,
+        Some(type_id) => Some(TicketView {
             state: TicketState {
-                ticket_type_id: TicketTypeId(r.try_get("ticket_type_id")?),
-                ticket_status: dom(TicketStatus::parse("status", r.try_get("ticket_status")?))?,
-                order_status: dom(OrderStatus::parse("status", r.try_get("order_status")?))?,
+                ticket_type_id: TicketTypeId(type_id),
+                ticket_status: dom(TicketStatus::parse("status", row.try_get("ticket_status")?))?,
+                order_status: dom(OrderStatus::parse("status", row.try_get("order_status")?))?,
             },
-            attendee_name: r.try_get("attendee_name")?,
-            ticket_type_name: r.try_get("type_name")?,
-            order_code: r.try_get("code")?,
-        })
-    })
-    .transpose()?;
-    let revoked = match a.fingerprint {
-        Some(fp) => {
-            sqlx::query("select 1 from revocations where event_id = $1 and fingerprint = $2")
-                .bind(a.event_id.0)
-                .bind(fp.0.to_vec())
-                .fetch_optional(&mut *c)
-                .await?
-                .is_some()
-        }
-        None => false,
+            attendee_name: row.try_get("attendee_name")?,
+            ticket_type_name: row.try_get("type_name")?,
+            order_code: row.try_get("code")?,
+        }),
     };
-    let blocked = sqlx::query("select 1 from blocks where event_id = $1 and ticket_id = $2")
-        .bind(a.event_id.0)
-        .bind(ticket_id.0)
-        .fetch_optional(&mut *c)
-        .await?
-        .is_some();
     let history = sqlx::query(
         "select at, direction, gate from scans
          where ticket_id = $1 and list_id = $2 and counted order by at",
@@ -436,12 +435,12 @@ async fn scan_context(c: &mut SqliteConnection, a: &ScanAttempt) -> StoreResult<
         })
     })
     .collect::<StoreResult<Vec<_>>>()?;
-    Ok(ScanContext {
+    Ok(Ok(ScanContext {
         ticket,
-        revoked,
-        blocked,
+        revoked: row.try_get("revoked")?,
+        blocked: row.try_get("blocked")?,
         history,
-    })
+    }))
 }
 
 pub(super) async fn redeem(
@@ -449,17 +448,15 @@ pub(super) async fn redeem(
     a: &ScanAttempt,
     decide: &Decide,
 ) -> StoreResult<ScanOutcome> {
-    let existing: Option<String> = sqlx::query_scalar("select answer from scans where nonce = $1")
-        .bind(&a.nonce)
-        .fetch_optional(&mut *c)
-        .await?;
-    if let Some(answer) = existing {
-        return Ok(ScanOutcome {
-            answer: serde_json::from_str(&answer).map_err(corrupt)?,
-            duplicate: true,
-        });
-    }
-    let ctx = scan_context(c, a).await?;
+    let ctx = match scan_context(c, a).await? {
+        Ok(ctx) => ctx,
+        Err(answer) => {
+            return Ok(ScanOutcome {
+                answer: serde_json::from_str(&answer).map_err(corrupt)?,
+                duplicate: true,
+            })
+        }
+    };
     let r = decide(&ctx);
     let answer = r.answer.to_string();
     sqlx::query(
