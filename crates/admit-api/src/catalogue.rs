@@ -250,7 +250,7 @@ impl Admit {
         self.store
             .update_event(&e, expected_version, &change)
             .await?;
-        self.forget_door_contexts();
+        self.forget_catalogue();
         Ok(e)
     }
 
@@ -445,6 +445,7 @@ impl Admit {
             )
             .sync(now, "ticket_type", t.id.0, 1, &t);
         self.store.create_ticket_type(&t, &change).await?;
+        self.forget_catalogue();
         Ok(t)
     }
 
@@ -494,6 +495,7 @@ impl Admit {
         self.store
             .update_ticket_type(&t, expected_version, &change)
             .await?;
+        self.forget_catalogue();
         Ok(t)
     }
 
@@ -555,6 +557,7 @@ impl Admit {
             )
             .sync(now, "quota", q.id.0, 1, &q);
         self.store.create_quota(&q, &change).await?;
+        self.forget_catalogue();
         Ok(q)
     }
 
@@ -600,6 +603,7 @@ impl Admit {
         self.store
             .update_quota(&q, expected_version, &change)
             .await?;
+        self.forget_catalogue();
         Ok(q)
     }
 

@@ -92,6 +92,8 @@ pub struct Admit {
     config: Config,
     /// What a door needs per check-in list (list, zone, keys), kept briefly: see `door.rs`.
     door_cache: door::DoorCache,
+    /// Each event's catalogue as sales see it, kept briefly: see `sales.rs`.
+    catalogue_cache: sales::CatalogueCache,
 }
 
 impl Admit {
@@ -104,6 +106,7 @@ impl Admit {
             store,
             config,
             door_cache: Default::default(),
+            catalogue_cache: Default::default(),
         }
     }
 

@@ -1,5 +1,7 @@
 //! Holds, sales, cancellations and order look-up.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -14,6 +16,18 @@ use admit_core::*;
 use admit_store::{Cancellation, NewSale, OrderQuery, StoreError};
 
 use crate::{optional, Admit, ApiError, ApiResult, Session};
+
+const CATALOGUE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+pub(crate) struct Catalogue {
+    event: Event,
+    types: Vec<TicketType>,
+    quotas: Vec<Quota>,
+    loaded: std::time::Instant,
+}
+
+pub(crate) type CatalogueCache =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<EventId, std::sync::Arc<Catalogue>>>>;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LineInput {
@@ -106,10 +120,22 @@ fn parse_lines(input: &[LineInput]) -> ApiResult<ParsedLines> {
 }
 
 impl Admit {
-    async fn catalogue(
-        &self,
-        event_id: EventId,
-    ) -> ApiResult<(Event, Vec<TicketType>, Vec<Quota>)> {
+    /// The event's catalogue as sales see it. Kept for `CATALOGUE_TTL`: re-reading every type
+    /// and quota of the event was the larger part of a sale's cost. Changes made through this
+    /// `Admit` clear it at once; another process's changes (a second desktop on one PostgreSQL)
+    /// are seen within the TTL, as they would be by a sale that read just before them. Stock
+    /// itself is never cached: the store checks and takes it inside the sale's transaction.
+    async fn catalogue(&self, event_id: EventId) -> ApiResult<Arc<Catalogue>> {
+        if let Some(c) = self
+            .catalogue_cache
+            .lock()
+            .expect("catalogue cache")
+            .get(&event_id)
+        {
+            if c.loaded.elapsed() < CATALOGUE_TTL {
+                return Ok(c.clone());
+            }
+        }
         let event = self.store.get_event(event_id).await.map_err(|e| match e {
             StoreError::NotFound { .. } => ApiError::invalid("event_id", "is not an event"),
             e => e.into(),
@@ -122,7 +148,26 @@ impl Admit {
             .into_iter()
             .map(|u| u.quota)
             .collect();
-        Ok((event, types, quotas))
+        let c = Arc::new(Catalogue {
+            event,
+            types,
+            quotas,
+            loaded: std::time::Instant::now(),
+        });
+        self.catalogue_cache
+            .lock()
+            .expect("catalogue cache")
+            .insert(event_id, c.clone());
+        Ok(c)
+    }
+
+    /// Forget cached catalogues and door contexts after a catalogue change.
+    pub(crate) fn forget_catalogue(&self) {
+        self.catalogue_cache
+            .lock()
+            .expect("catalogue cache")
+            .clear();
+        self.forget_door_contexts();
     }
 
     /// Keep units for a cart while the buyer decides. The hold expires by itself.
@@ -135,8 +180,9 @@ impl Admit {
         s.require(Action::Hold)?;
         let event_id = EventId::parse("event_id", &input.event_id)?;
         let parsed = parse_lines(&input.lines)?;
-        let (event, types, quotas) = self.catalogue(event_id).await?;
-        let plan = stock::plan(&event, &types, &quotas, &parsed.lines, now)?;
+        let cat = self.catalogue(event_id).await?;
+        let (event, types, quotas) = (&cat.event, &cat.types, &cat.quotas);
+        let plan = stock::plan(event, types, quotas, &parsed.lines, now)?;
         let hold = Hold {
             id: HoldId::new(now),
             event_id,
@@ -198,8 +244,9 @@ impl Admit {
         };
         let payment_method = PaymentMethod::parse("payment_method", &input.payment_method)?;
         let hold = optional(&input.hold_id, |h| HoldId::parse("hold_id", h))?;
-        let (event, types, quotas) = self.catalogue(event_id).await?;
-        let plan = stock::plan(&event, &types, &quotas, &parsed.lines, now)?;
+        let cat = self.catalogue(event_id).await?;
+        let (event, types, quotas) = (&cat.event, &cat.types, &cat.quotas);
+        let plan = stock::plan(event, types, quotas, &parsed.lines, now)?;
 
         let order_id = OrderId::new(now);
         let comp = payment_method == PaymentMethod::Comp;
