@@ -8,10 +8,12 @@
 //!
 //! Each write sends as few statements as it can: rows go in with one `insert … select from
 //! unnest(…)` per table, and the statement that locks quotas comes last, so the hot rows stay
-//! locked only for it and the commit.
+//! locked only for it and the commit. The common sale (no hold to consume, no overdue hold to
+//! sweep) is a single autocommitted statement that does all of that (`postgres/sale.rs`).
 
 mod door;
 mod rows;
+mod sale;
 mod stock;
 #[cfg(test)]
 mod tests;
@@ -39,6 +41,7 @@ use crate::{
     Revocation, ScanAttempt, ScanOutcome, ScanRecord, Store, StoreError, StoreResult,
 };
 use rows::int4;
+use sale::{quick_sale, QuickSale};
 use stock::{move_stock, StockMove, Sweep};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -935,6 +938,15 @@ impl Store for PgStore {
 
     async fn sell(&self, sale: &NewSale) -> StoreResult<()> {
         self.stock_write("sell", move || async move {
+            // The common sale: one autocommitted statement (`postgres/sale.rs`).
+            if sale.hold.is_none() {
+                let mut conn = self.pool.acquire().await?;
+                match quick_sale(&mut conn, sale, sale.order.meta.created_at).await? {
+                    QuickSale::Sold => return Ok(()),
+                    QuickSale::Declined => {}
+                }
+            }
+            // A hold to consume, overdue holds to sweep, or a quota short: the general path.
             let mut tx = self.begin().await?;
             // Rows first, stock last: a sale that finds the stock gone rolls back a few
             // inserts, and the quota rows stay locked only for one statement and the commit.

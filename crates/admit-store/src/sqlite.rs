@@ -7,17 +7,25 @@
 //! lock, so there are no busy retries inside the process and no tail-latency spikes from them
 //! (see MEASURED.md: 5.6k tx/s with group commit against 1.5–3.4k for a pool of writers).
 //! Reads use a separate pool of read-only connections; WAL lets them run beside the writer.
+//!
+//! Each statement is a hop to sqlx's worker thread, the main CPU cost of a write, so writes
+//! keep their statements few: rows go in as multi-row inserts, and statements whose results
+//! nobody reads run together as one script (`push_inserts`, `run_script`). A sale without
+//! a hold is two: the first quota's take (which also asks whether any hold has lapsed, so the
+//! sweep costs nothing when none has) and one script with the order, tickets, quota links,
+//! audit and outbox rows.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use sqlx::query_builder::Separated;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, Row};
+use sqlx::{ConnectOptions, Connection, QueryBuilder, Row, Sqlite};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -101,6 +109,8 @@ fn options(path: &str) -> SqliteConnectOptions {
         // Another process (the CLI beside the desktop) may hold the write lock for a moment.
         .busy_timeout(Duration::from_secs(5))
         .disable_statement_logging()
+        // Multi-row inserts make one prepared statement per row count; keep them all cached.
+        .statement_cache_capacity(1024)
 }
 
 impl SqliteStore {
@@ -185,9 +195,20 @@ async fn run_batch_inner(
     conn: &mut SqliteConnection,
     batch: &mut [Box<dyn Job>],
 ) -> Result<(), StoreError> {
-    exec(conn, "begin immediate").await?;
     let single = batch.len() == 1;
-    for job in batch.iter_mut() {
+    // Several statements in one string run in one hop to sqlx's worker thread. Each job of a
+    // batch runs inside savepoint `job`; `commit` also ends the last one.
+    exec(
+        conn,
+        if single {
+            "begin immediate"
+        } else {
+            "begin immediate; savepoint job"
+        },
+    )
+    .await?;
+    let last = batch.len() - 1;
+    for (i, job) in batch.iter_mut().enumerate() {
         if single {
             if !job.run(conn).await {
                 // The job's own error answers it; nothing of it may stay.
@@ -197,11 +218,13 @@ async fn run_batch_inner(
             continue;
         }
         let step = async {
-            exec(conn, "savepoint job").await?;
             if !job.run(conn).await {
                 exec(conn, "rollback to job").await?;
             }
-            exec(conn, "release job").await
+            if i < last {
+                exec(conn, "release job; savepoint job").await?;
+            }
+            Ok(())
         };
         if let Err(e) = step.await {
             let _ = exec(conn, "rollback").await;
@@ -393,38 +416,83 @@ fn hold_from(row: &SqliteRow, lines: Vec<Line>) -> StoreResult<Hold> {
 // ---- statements shared by several writes
 
 async fn write_change(c: &mut SqliteConnection, change: &Change) -> StoreResult<()> {
-    for a in &change.audit {
-        sqlx::query(
-            "insert into audit_log (id, at, user_id, device_id, action, entity, entity_id, detail)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(a.id.0)
-        .bind(us(a.at))
-        .bind(a.user_id.map(|u| u.0))
-        .bind(a.device_id.map(|d| d.0))
-        .bind(&a.action)
-        .bind(&a.entity)
-        .bind(a.entity_id)
-        .bind(a.detail.to_string())
-        .execute(&mut *c)
-        .await?;
+    let mut q = QueryBuilder::new("");
+    push_change(&mut q, change);
+    run_script(c, q).await
+}
+
+/// Append the audit and outbox inserts of `change` to a script.
+pub(super) fn push_change<'a>(q: &mut QueryBuilder<'a, Sqlite>, change: &'a Change) {
+    push_inserts(
+        q,
+        "insert into audit_log (id, at, user_id, device_id, action, entity, entity_id, detail) ",
+        8,
+        &change.audit,
+        |b, a| {
+            b.push_bind(a.id.0)
+                .push_bind(us(a.at))
+                .push_bind(a.user_id.map(|u| u.0))
+                .push_bind(a.device_id.map(|d| d.0))
+                .push_bind(&a.action)
+                .push_bind(&a.entity)
+                .push_bind(a.entity_id)
+                .push_bind(a.detail.to_string());
+        },
+    );
+    // The rows of one insert go in in the order given, so `seq` keeps the upload order.
+    push_inserts(
+        q,
+        "insert into outbox (id, at, entity, entity_id, version, payload) ",
+        6,
+        &change.outbox,
+        |b, o| {
+            b.push_bind(o.id)
+                .push_bind(us(o.at))
+                .push_bind(&o.entity)
+                .push_bind(o.entity_id)
+                .push_bind(o.version)
+                .push_bind(o.payload.to_string());
+        },
+    );
+}
+
+/// Append multi-row inserts of `rows` (`head` then `values (…), (…)`) to a script, as many as
+/// SQLite's bound-parameter limit needs.
+///
+/// A script is several statements with anonymous (`?`) parameters in one string: sqlx binds
+/// them statement by statement in order and runs the whole script in one hop to its worker
+/// thread, where each statement on its own would be one hop. Those hops are the main CPU cost
+/// of a write.
+pub(super) fn push_inserts<'a, T>(
+    q: &mut QueryBuilder<'a, Sqlite>,
+    head: &str,
+    cols: usize,
+    rows: &'a [T],
+    mut bind: impl FnMut(&mut Separated<'_, 'a, Sqlite, &'static str>, &'a T),
+) {
+    for chunk in rows.chunks(MAX_PARAMS / cols) {
+        if !q.sql().is_empty() {
+            q.push("; ");
+        }
+        q.push(head);
+        q.push_values(chunk, |mut b, r| bind(&mut b, r));
     }
-    for o in &change.outbox {
-        sqlx::query(
-            "insert into outbox (id, at, entity, entity_id, version, payload)
-             values ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(o.id)
-        .bind(us(o.at))
-        .bind(&o.entity)
-        .bind(o.entity_id)
-        .bind(o.version)
-        .bind(o.payload.to_string())
-        .execute(&mut *c)
-        .await?;
+}
+
+/// Run a script built with [`push_inserts`]; nothing when it is empty.
+pub(super) async fn run_script(
+    c: &mut SqliteConnection,
+    mut q: QueryBuilder<'_, Sqlite>,
+) -> StoreResult<()> {
+    if !q.sql().is_empty() {
+        q.build().execute(&mut *c).await?;
     }
     Ok(())
 }
+
+/// SQLite's limit on bound parameters per statement (SQLITE_MAX_VARIABLE_NUMBER, 32766 since
+/// 3.32; the bundled library is newer).
+const MAX_PARAMS: usize = 32766;
 
 /// After an update matched no row: tell a missing record from a stale one.
 async fn stale_or_missing(
@@ -468,6 +536,46 @@ async fn take(c: &mut SqliteConnection, demand: &[(QuotaId, u32)]) -> StoreResul
         }
     }
     Ok(())
+}
+
+/// Expire the event's lapsed holds (as [`sweep`] does), then take `demand` as [`take`] does.
+///
+/// The check for lapsed holds rides on the first quota's update, which saves the sweep's own
+/// select on the hot path: taking first and giving back after ends in the same counts, and
+/// when that update finds too few units the sweep runs first and the take is tried again, so a
+/// sale is never refused for units a lapsed hold still had.
+async fn sweep_and_take(
+    c: &mut SqliteConnection,
+    event: EventId,
+    now: DateTime<Utc>,
+    demand: &[(QuotaId, u32)],
+) -> StoreResult<()> {
+    let Some(((q, n), rest)) = demand.split_first() else {
+        sweep(c, Some(event), now).await?;
+        return Ok(());
+    };
+    let lapsed: Option<bool> = sqlx::query_scalar(
+        "update quotas set taken = taken + $2 where id = $1 and taken + $2 <= size
+         returning exists(select 1 from holds
+                          where status = 'active' and expires_at <= $3 and event_id = $4)",
+    )
+    .bind(q.0)
+    .bind(*n as i64)
+    .bind(us(now))
+    .bind(event.0)
+    .fetch_optional(&mut *c)
+    .await?;
+    match lapsed {
+        Some(false) => take(c, rest).await,
+        Some(true) => {
+            sweep(c, Some(event), now).await?;
+            take(c, rest).await
+        }
+        None => {
+            sweep(c, Some(event), now).await?;
+            take(c, demand).await
+        }
+    }
 }
 
 async fn give_back(c: &mut SqliteConnection, release: &[(QuotaId, u32)]) -> StoreResult<()> {
@@ -1039,8 +1147,7 @@ impl Store for SqliteStore {
         let (h, demand, change) = (hold.clone(), demand.to_vec(), change.clone());
         self.write(move |c| {
             Box::pin(async move {
-                sweep(c, Some(h.event_id), h.meta.created_at).await?;
-                take(c, &demand).await?;
+                sweep_and_take(c, h.event_id, h.meta.created_at, &demand).await?;
                 sqlx::query(
                     "insert into holds (id, event_id, status, expires_at, created_by, device_id,
                                         created_at, updated_at, version)
@@ -1524,68 +1631,80 @@ async fn consume_hold(
 async fn sell_tx(c: &mut SqliteConnection, sale: &NewSale) -> StoreResult<()> {
     let o = &sale.order;
     let now = o.meta.created_at;
-    sweep(c, Some(o.event_id), now).await?;
-    if let Some(h) = sale.hold {
-        consume_hold(c, h, "consumed", now).await?;
+    match sale.hold {
+        // The sweep must come first here: a lapsed hold is expired, not consumed.
+        Some(h) => {
+            sweep(c, Some(o.event_id), now).await?;
+            consume_hold(c, h, "consumed", now).await?;
+            take(c, &sale.demand).await?;
+        }
+        None => sweep_and_take(c, o.event_id, now, &sale.demand).await?,
     }
-    take(c, &sale.demand).await?;
-    sqlx::query(
+    // Everything else of the sale in one script: the order, its tickets and their quota links,
+    // the audit and outbox rows.
+    let mut q = QueryBuilder::new("");
+    push_inserts(
+        &mut q,
         "insert into orders (id, code, event_id, buyer_name, buyer_email, channel, payment_method,
                              status, total_minor, currency, created_by, device_id,
-                             created_at, updated_at, version)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(o.id.0)
-    .bind(o.code.as_str())
-    .bind(o.event_id.0)
-    .bind(o.buyer_name.as_ref().map(Name::as_str))
-    .bind(o.buyer_email.as_ref().map(Email::as_str))
-    .bind(o.channel.as_str())
-    .bind(o.payment_method.as_str())
-    .bind(o.status.as_str())
-    .bind(o.total.minor)
-    .bind(o.total.currency.code())
-    .bind(o.created_by.0)
-    .bind(o.device_id.map(|d| d.0))
-    .bind(us(o.meta.created_at))
-    .bind(us(o.meta.updated_at))
-    .bind(o.meta.version)
-    .execute(&mut *c)
-    .await
-    .map_err(|e| match StoreError::from(e) {
+                             created_at, updated_at, version) ",
+        15,
+        std::slice::from_ref(o),
+        |b, o| {
+            b.push_bind(o.id.0)
+                .push_bind(o.code.as_str())
+                .push_bind(o.event_id.0)
+                .push_bind(o.buyer_name.as_ref().map(Name::as_str))
+                .push_bind(o.buyer_email.as_ref().map(Email::as_str))
+                .push_bind(o.channel.as_str())
+                .push_bind(o.payment_method.as_str())
+                .push_bind(o.status.as_str())
+                .push_bind(o.total.minor)
+                .push_bind(o.total.currency.code())
+                .push_bind(o.created_by.0)
+                .push_bind(o.device_id.map(|d| d.0))
+                .push_bind(us(o.meta.created_at))
+                .push_bind(us(o.meta.updated_at))
+                .push_bind(o.meta.version);
+        },
+    );
+    push_inserts(
+        &mut q,
+        "insert into tickets (id, order_id, event_id, ticket_type_id, price_minor, currency,
+                              attendee_name, status, created_at, updated_at, version) ",
+        11,
+        &sale.tickets,
+        |b, t| {
+            b.push_bind(t.id.0)
+                .push_bind(t.order_id.0)
+                .push_bind(t.event_id.0)
+                .push_bind(t.ticket_type_id.0)
+                .push_bind(t.price.minor)
+                .push_bind(t.price.currency.code())
+                .push_bind(t.attendee_name.as_ref().map(Name::as_str))
+                .push_bind(t.status.as_str())
+                .push_bind(us(t.meta.created_at))
+                .push_bind(us(t.meta.updated_at))
+                .push_bind(t.meta.version);
+        },
+    );
+    push_inserts(
+        &mut q,
+        "insert into ticket_quotas (ticket_id, quota_id) ",
+        2,
+        &sale.ticket_quotas,
+        |b, (t, qu)| {
+            b.push_bind(t.0).push_bind(qu.0);
+        },
+    );
+    push_change(&mut q, &sale.change);
+    run_script(c, q).await.map_err(|e| match e {
+        // Only the orders table has a `code`.
         StoreError::Conflict { constraint } if constraint.contains("code") => {
             StoreError::Conflict {
                 constraint: "orders_code_key".into(),
             }
         }
         other => other,
-    })?;
-    for t in &sale.tickets {
-        sqlx::query(
-            "insert into tickets (id, order_id, event_id, ticket_type_id, price_minor, currency,
-                                  attendee_name, status, created_at, updated_at, version)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(t.id.0)
-        .bind(t.order_id.0)
-        .bind(t.event_id.0)
-        .bind(t.ticket_type_id.0)
-        .bind(t.price.minor)
-        .bind(t.price.currency.code())
-        .bind(t.attendee_name.as_ref().map(Name::as_str))
-        .bind(t.status.as_str())
-        .bind(us(t.meta.created_at))
-        .bind(us(t.meta.updated_at))
-        .bind(t.meta.version)
-        .execute(&mut *c)
-        .await?;
-    }
-    for (t, q) in &sale.ticket_quotas {
-        sqlx::query("insert into ticket_quotas (ticket_id, quota_id) values ($1, $2)")
-            .bind(t.0)
-            .bind(q.0)
-            .execute(&mut *c)
-            .await?;
-    }
-    write_change(c, &sale.change).await
+    })
 }

@@ -2,7 +2,7 @@
 //! Every write runs in the single writer, which is what serialises scans of one ticket.
 
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
 use admit_core::audit::Change;
@@ -12,7 +12,10 @@ use admit_core::secret::{KeyId, PublicKey, SecretFingerprint};
 use admit_core::text::Name;
 use admit_core::*;
 
-use super::{corrupt, dom, from_us, meta, opt_from_us, stale_or_missing, us, write_change};
+use super::{
+    corrupt, dom, from_us, meta, opt_from_us, push_change, push_inserts, run_script,
+    stale_or_missing, us, write_change,
+};
 use crate::{
     Block, Decide, EventKey, IssuedSecret, Revocation, ScanAttempt, ScanContext, ScanOutcome,
     ScanRecord, StoreError, StoreResult, TicketView,
@@ -371,8 +374,9 @@ pub(super) async fn import_event(
 }
 
 /// The answer already given for this nonce, or the context for a new decision. One statement
-/// reads the nonce, the ticket with its order and type, and the revocation and block lists:
-/// each statement is a round trip to SQLite's worker thread, and this is the door's hot path.
+/// reads the nonce, the ticket with its order and type, the revocation and block lists and the
+/// ticket's counted scans on the list: each statement is a round trip to SQLite's worker
+/// thread, and this is the door's hot path.
 async fn scan_context(
     c: &mut SqliteConnection,
     a: &ScanAttempt,
@@ -382,7 +386,9 @@ async fn scan_context(
                 exists(select 1 from revocations where event_id = $2 and fingerprint = $3) as revoked,
                 exists(select 1 from blocks where event_id = $2 and ticket_id = $4) as blocked,
                 t.ticket_type_id, t.status as ticket_status, o.status as order_status,
-                t.attendee_name, tt.name as type_name, o.code
+                t.attendee_name, tt.name as type_name, o.code,
+                (select json_group_array(json_array(s.at, s.direction, s.gate)) from scans s
+                 where s.ticket_id = $4 and s.list_id = $5 and s.counted) as history
          from (select 1) as one
          left join tickets t on t.id = $4
          left join orders o on o.id = t.order_id
@@ -392,19 +398,20 @@ async fn scan_context(
     .bind(a.event_id.0)
     .bind(a.fingerprint.map(|f| f.0.to_vec()))
     .bind(a.ticket_id.map(|t| t.0))
+    .bind(a.list_id.0)
     .fetch_one(&mut *c)
     .await?;
     if let Some(answer) = row.try_get::<Option<String>, _>("answer")? {
         return Ok(Err(answer));
     }
-    let Some(ticket_id) = a.ticket_id else {
+    if a.ticket_id.is_none() {
         return Ok(Ok(ScanContext {
             ticket: None,
             revoked: false,
             blocked: false,
             history: Vec::new(),
         }));
-    };
+    }
     let ticket = match row.try_get::<Option<Uuid>, _>("ticket_type_id")? {
         None => None,
         Some(type_id) => Some(TicketView {
@@ -418,23 +425,20 @@ async fn scan_context(
             order_code: row.try_get("code")?,
         }),
     };
-    let history = sqlx::query(
-        "select at, direction, gate from scans
-         where ticket_id = $1 and list_id = $2 and counted order by at",
-    )
-    .bind(ticket_id.0)
-    .bind(a.list_id.0)
-    .fetch_all(&mut *c)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(PriorScan {
-            at: from_us(r.try_get("at")?)?,
-            direction: dom(Direction::parse("direction", r.try_get("direction")?))?,
-            gate: r.try_get("gate")?,
+    let history: Vec<(i64, String, Option<String>)> =
+        serde_json::from_str(row.try_get("history")?).map_err(corrupt)?;
+    let mut history = history
+        .into_iter()
+        .map(|(at, direction, gate)| {
+            Ok(PriorScan {
+                at: from_us(at)?,
+                direction: dom(Direction::parse("direction", &direction))?,
+                gate,
+            })
         })
-    })
-    .collect::<StoreResult<Vec<_>>>()?;
+        .collect::<StoreResult<Vec<_>>>()?;
+    // Stable, like the `order by at` this replaces.
+    history.sort_by_key(|p| p.at);
     Ok(Ok(ScanContext {
         ticket,
         revoked: row.try_get("revoked")?,
@@ -459,30 +463,6 @@ pub(super) async fn redeem(
     };
     let r = decide(&ctx);
     let answer = r.answer.to_string();
-    sqlx::query(
-        "insert into scans (id, nonce, list_id, event_id, ticket_id, direction, device_id, gate,
-             user_id, at, recorded_at, verdict, explanation, counted, forced, raw, answer)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-    )
-    .bind(a.id.0)
-    .bind(&a.nonce)
-    .bind(a.list_id.0)
-    .bind(a.event_id.0)
-    .bind(a.ticket_id.map(|t| t.0))
-    .bind(a.direction.as_str())
-    .bind(a.device_id.map(|d| d.0))
-    .bind(a.gate.as_deref())
-    .bind(a.user_id.map(|u| u.0))
-    .bind(us(a.at))
-    .bind(us(a.recorded_at))
-    .bind(r.verdict.as_str())
-    .bind(&r.explanation)
-    .bind(r.counted)
-    .bind(r.forced)
-    .bind(if r.counted { None } else { a.raw.as_deref() })
-    .bind(&answer)
-    .execute(&mut *c)
-    .await?;
     let record = ScanRecord {
         id: a.id,
         nonce: a.nonce.clone(),
@@ -498,7 +478,36 @@ pub(super) async fn redeem(
         raw: if r.counted { None } else { a.raw.clone() },
     };
     let change = Change::default().sync(a.recorded_at, "scan", a.id.0, 1, &record);
-    write_change(c, &change).await?;
+    // The scan and its outbox row in one script (one hop to sqlx's worker thread).
+    let mut q = QueryBuilder::new("");
+    push_inserts(
+        &mut q,
+        "insert into scans (id, nonce, list_id, event_id, ticket_id, direction, device_id, gate,
+             user_id, at, recorded_at, verdict, explanation, counted, forced, raw, answer) ",
+        17,
+        std::slice::from_ref(a),
+        |b, a| {
+            b.push_bind(a.id.0)
+                .push_bind(&a.nonce)
+                .push_bind(a.list_id.0)
+                .push_bind(a.event_id.0)
+                .push_bind(a.ticket_id.map(|t| t.0))
+                .push_bind(a.direction.as_str())
+                .push_bind(a.device_id.map(|d| d.0))
+                .push_bind(a.gate.as_deref())
+                .push_bind(a.user_id.map(|u| u.0))
+                .push_bind(us(a.at))
+                .push_bind(us(a.recorded_at))
+                .push_bind(r.verdict.as_str())
+                .push_bind(&r.explanation)
+                .push_bind(r.counted)
+                .push_bind(r.forced)
+                .push_bind(if r.counted { None } else { a.raw.as_deref() })
+                .push_bind(&answer);
+        },
+    );
+    push_change(&mut q, &change);
+    run_script(c, q).await?;
     Ok(ScanOutcome {
         answer: r.answer,
         duplicate: false,
