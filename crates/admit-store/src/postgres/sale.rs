@@ -78,8 +78,14 @@ moved as (
     returning q.id
 ),
 sold as materialized (
-    select (select go from gate)
-       and (select count(*) from moved) = (select count(*) from demand) as go
+    -- A stock move that touched fewer quotas than were locked must never commit (the statement
+    -- commits itself): fail the whole statement. The cast of a run-time text cannot be folded
+    -- at plan time, so it only fails when reached.
+    select case
+        when not (select go from gate) then false
+        when (select count(*) from moved) = (select count(*) from demand) then true
+        else ('partial stock move: ' || (select count(*) from moved)::text)::bool
+    end as go
 ),
 new_order as (
     insert into orders (id, code, event_id, buyer_name, buyer_email, channel,
