@@ -4,6 +4,7 @@
 mod accounts;
 mod catalogue;
 mod door;
+mod figures;
 mod fixture;
 mod migrations;
 mod roles;

@@ -143,6 +143,7 @@ async fn attempt(
         }
         Action::ViewOrders => a.search_orders(s, Some(&ev), "", 10).await.map(|_| ()),
         Action::ViewAudit => a.list_audit(s, 10).await.map(|_| ()),
+        Action::ViewReports => a.dashboard(s, now).await.map(|_| ()),
         Action::ManageCheckinLists => a
             .create_checkin_list(
                 s,

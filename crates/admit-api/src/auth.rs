@@ -49,6 +49,7 @@ impl LoginPolicy {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewUserInput {
     pub username: String,
     pub display_name: String,
@@ -59,6 +60,7 @@ pub struct NewUserInput {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpdateUserInput {
     pub expected_version: i64,
     pub display_name: Option<String>,

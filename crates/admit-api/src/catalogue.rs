@@ -18,6 +18,7 @@ use crate::{optional, Admit, ApiError, ApiResult, Session};
 pub const MAX_QUOTA_SIZE: i64 = 10_000_000;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EventInput {
     pub name: String,
     #[serde(default)]
@@ -33,6 +34,7 @@ pub struct EventInput {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TicketTypeInput {
     pub event_id: String,
     pub name: String,
@@ -54,6 +56,7 @@ pub struct TicketTypeInput {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QuotaInput {
     pub event_id: String,
     pub name: String,
@@ -62,6 +65,7 @@ pub struct QuotaInput {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TicketTypeAvailability {
     pub ticket_type: TicketType,
     /// None: no quota covers the type, so it is not limited.
@@ -69,6 +73,7 @@ pub struct TicketTypeAvailability {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EventAvailability {
     pub event: Event,
     pub ticket_types: Vec<TicketTypeAvailability>,

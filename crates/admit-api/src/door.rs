@@ -42,6 +42,7 @@ pub(crate) type DoorCache =
 const MAX_RAW_KEPT: usize = 512;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CheckinListInput {
     pub event_id: String,
     pub name: String,
@@ -67,6 +68,7 @@ pub struct CheckinListInput {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RedeemInput {
     /// Exactly what the scanner produced.
     pub raw: String,
@@ -89,6 +91,7 @@ pub struct RedeemInput {
 
 /// What the door shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RedeemAnswer {
     pub verdict: Verdict,
     pub ok: bool,
@@ -111,6 +114,7 @@ pub struct RedeemAnswer {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CheckinCounts {
     pub admitted: u64,
     pub inside: u64,

@@ -7,6 +7,7 @@ mod auth;
 mod catalogue;
 mod door;
 mod error;
+mod figures;
 mod sales;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub use catalogue::{
 };
 pub use door::{CheckinCounts, CheckinListInput, DoorPackage, RedeemAnswer, RedeemInput};
 pub use error::{ApiError, ApiResult, ErrorBody};
+pub use figures::{Dashboard, EventProgress};
 pub use sales::{CancelInput, HoldInput, LineInput, SaleInput};
 
 /// Behaviour that an installation may tune.

@@ -30,6 +30,7 @@ pub(crate) type CatalogueCache =
     std::sync::Arc<std::sync::Mutex<std::collections::HashMap<EventId, std::sync::Arc<Catalogue>>>>;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LineInput {
     pub ticket_type_id: String,
     pub quantity: i64,
@@ -39,12 +40,14 @@ pub struct LineInput {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HoldInput {
     pub event_id: String,
     pub lines: Vec<LineInput>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SaleInput {
     pub event_id: String,
     pub lines: Vec<LineInput>,
@@ -63,6 +66,7 @@ pub struct SaleInput {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CancelInput {
     pub order_id: String,
     /// Tickets to cancel; empty cancels the whole order.

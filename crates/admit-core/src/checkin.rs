@@ -43,6 +43,7 @@ pub const MAX_GATES: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Direction {
     Entry,
     Exit,
@@ -76,6 +77,7 @@ impl fmt::Display for Direction {
 /// The outcome of a scan: `ok` or the reason it was refused. Variants are in check order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Verdict {
     Ok,
     /// Unknown, malformed, forged, retired key or another event's ticket.
@@ -153,6 +155,7 @@ impl fmt::Display for Verdict {
 /// Which ticket types a list admits. `All` also covers types added after the list was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "ticket_type_ids")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AdmittedTypes {
     All,
     Only(Vec<TicketTypeId>),
@@ -190,6 +193,7 @@ pub struct CheckinListSpec {
 /// A list of who may enter where and how often. Build it with [`CheckinList::new`]; the fields
 /// are public for reading and for stores that load rows written through `new`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CheckinList {
     pub id: CheckinListId,
     pub event_id: EventId,
@@ -363,6 +367,7 @@ pub struct ScanInput<'a> {
 
 /// The entry that makes a scan `already_redeemed`, for the door to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EarlierEntry {
     pub at: DateTime<Utc>,
     pub gate: Option<String>,

@@ -18,6 +18,7 @@ macro_rules! str_enum {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         pub enum $name { $($variant),* }
 
         impl $name {
@@ -62,6 +63,7 @@ impl OrderStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Meta {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -87,6 +89,7 @@ impl Meta {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct User {
     pub id: UserId,
     pub username: Username,
@@ -97,6 +100,7 @@ pub struct User {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Category {
     pub id: CategoryId,
     pub parent_id: Option<CategoryId>,
@@ -105,6 +109,7 @@ pub struct Category {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Event {
     pub id: EventId,
     pub name: Name,
@@ -119,6 +124,7 @@ pub struct Event {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TicketType {
     pub id: TicketTypeId,
     pub event_id: EventId,
@@ -134,6 +140,7 @@ pub struct TicketType {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Quota {
     pub id: QuotaId,
     pub event_id: EventId,
@@ -145,6 +152,7 @@ pub struct Quota {
 
 /// A quota with how much of it is taken right now (paid, pending and unexpired holds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QuotaUsage {
     pub quota: Quota,
     pub taken: u32,
@@ -157,12 +165,14 @@ impl QuotaUsage {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Line {
     pub ticket_type_id: TicketTypeId,
     pub quantity: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Hold {
     pub id: HoldId,
     pub event_id: EventId,
@@ -175,6 +185,7 @@ pub struct Hold {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Order {
     pub id: OrderId,
     pub code: OrderCode,
@@ -192,6 +203,7 @@ pub struct Order {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Ticket {
     pub id: TicketId,
     pub order_id: OrderId,
@@ -204,6 +216,7 @@ pub struct Ticket {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OrderWithTickets {
     pub order: Order,
     pub tickets: Vec<Ticket>,
@@ -211,6 +224,7 @@ pub struct OrderWithTickets {
 
 /// What a device knows about itself when it writes: who acts and from where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Actor {
     pub user_id: UserId,
     pub role: Role,

@@ -170,6 +170,7 @@ const CURRENCIES: &[(&str, u8)] = &[
 pub const MAX_MINOR: i64 = 1_000_000_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct Currency {
     code: [u8; 3],
     exponent: u8,
@@ -224,6 +225,7 @@ impl<'de> Deserialize<'de> for Currency {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Money {
     /// Amount in minor units (cents for EUR, yen for JPY).
     pub minor: i64,

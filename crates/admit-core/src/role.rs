@@ -6,6 +6,7 @@ use crate::error::DomainError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Role {
     Owner,
     Manager,
@@ -42,6 +43,7 @@ impl Role {
 /// Every user action that a role check guards. The use-case layer names one per function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Action {
     ManageUsers,
     ViewUsers,
@@ -62,10 +64,12 @@ pub enum Action {
     IssueTickets,
     BlockTickets,
     Redeem,
+    /// Sales and door figures: the dashboard and reports.
+    ViewReports,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::ManageUsers,
         Action::ViewUsers,
         Action::ManageCategories,
@@ -85,6 +89,7 @@ impl Action {
         Action::IssueTickets,
         Action::BlockTickets,
         Action::Redeem,
+        Action::ViewReports,
     ];
 }
 

@@ -52,6 +52,7 @@ macro_rules! bounded_text {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
         pub struct $name(String);
 
         impl $name {
@@ -118,6 +119,7 @@ impl Username {
 /// An e-mail address, checked for the shape people actually mistype; not RFC 5322 in full.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct Email(String);
 
 impl Email {

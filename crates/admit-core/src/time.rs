@@ -10,6 +10,7 @@ use crate::error::DomainError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct TimeZone(pub Tz);
 
 impl TimeZone {

@@ -79,6 +79,23 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match &e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound { entity: "record" },
+            rusqlite::Error::SqliteFailure(f, message) => match f.code {
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Busy,
+                ErrorCode::ConstraintViolation => StoreError::Conflict {
+                    constraint: constraint_from_sqlite(message.as_deref().unwrap_or_default()),
+                },
+                _ => StoreError::Other(e.to_string()),
+            },
+            _ => StoreError::Other(e.to_string()),
+        }
+    }
+}
+
 impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
         StoreError::Other(format!("migration failed: {e}"))

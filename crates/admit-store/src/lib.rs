@@ -206,6 +206,21 @@ pub struct ScanRecord {
     pub raw: Option<String>,
 }
 
+/// Live sales of one event in one currency: paid and pending orders, and their valid tickets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventSales {
+    pub event_id: EventId,
+    pub currency: String,
+    pub orders: u64,
+    pub tickets: u64,
+    /// Sum of the live orders' totals, in minor units of `currency`.
+    pub revenue_minor: i64,
+    /// The same, for orders made at or after the `since` of the query.
+    pub orders_since: u64,
+    pub tickets_since: u64,
+    pub revenue_minor_since: i64,
+}
+
 /// Search for orders by code prefix, buyer name or e-mail (case-insensitive substring).
 #[derive(Debug, Clone, Default)]
 pub struct OrderQuery {
@@ -387,6 +402,10 @@ pub trait Store: Send + Sync + 'static {
     /// Tickets admitted at least once on the list, and tickets inside now (last counted scan
     /// an entry).
     async fn checkin_counts(&self, list_id: CheckinListId) -> StoreResult<(u64, u64)>;
+
+    // ---- figures
+    /// Live sales per event and currency, all time and since `since` (e.g. today's start).
+    async fn sales_summary(&self, since: DateTime<Utc>) -> StoreResult<Vec<EventSales>>;
 
     // ---- audit and sync
     async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;

@@ -12,6 +12,7 @@
 //! sweep) is a single autocommitted statement that does all of that (`postgres/sale.rs`).
 
 mod door;
+mod report;
 mod rows;
 mod sale;
 mod stock;
@@ -46,14 +47,20 @@ use stock::{move_stock, StockMove, Sweep};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
-const MAX_CONNECTIONS: u32 = 16;
+/// Enough to keep many quotas' sales in flight at once while a commit waits for its flush;
+/// one hot quota is bounded separately ([`WRITERS_PER_STRIPE`]).
+const MAX_CONNECTIONS: u32 = 32;
 /// How long a caller waits for a free connection; also the budget for retrying a transaction.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attempts at a transaction that keeps failing with a serialization failure or deadlock.
 const MAX_ATTEMPTS: u32 = 8;
-/// Stock writers allowed at once. MEASURED.md: beyond ~8 writers on one hot quota row,
-/// throughput drops by half and p99 grows tenfold; queueing in the process is cheaper.
-const STOCK_WRITERS: usize = 8;
+/// Stock writers on the quotas of one stripe allowed at once. MEASURED.md: beyond ~8 writers
+/// on one hot quota row, throughput drops by half and p99 grows tenfold; queueing in the
+/// process is cheaper. The bound is per quota (by stripe), not per store: sales of different
+/// quotas do not wait for each other's locks and must not wait for each other's permits.
+const WRITERS_PER_STRIPE: usize = 8;
+/// Quotas map to this many stripes by id; two quotas sharing one only share its permits.
+const STRIPES: usize = 256;
 /// Key of the transaction-level advisory lock that serialises "create the first owner".
 const FIRST_USER_LOCK: i64 = 0x6164_6d69_745f_7531; // "admit_u1"
 /// Most rows one search, audit or outbox read returns.
@@ -62,7 +69,7 @@ const MAX_LIST: u32 = 10_000;
 
 pub struct PgStore {
     pool: PgPool,
-    stock_writers: Semaphore,
+    stock_writers: Vec<Semaphore>,
 }
 
 impl PgStore {
@@ -81,7 +88,9 @@ impl PgStore {
         MIGRATOR.run(&pool).await?;
         Ok(PgStore {
             pool,
-            stock_writers: Semaphore::new(STOCK_WRITERS),
+            stock_writers: (0..STRIPES)
+                .map(|_| Semaphore::new(WRITERS_PER_STRIPE))
+                .collect(),
         })
     }
 
@@ -93,17 +102,35 @@ impl PgStore {
         Ok(self.pool.begin().await?)
     }
 
-    /// Run a stock-moving write with at most [`STOCK_WRITERS`] others.
-    async fn stock_write<T, F, Fut>(&self, what: &'static str, attempt: F) -> StoreResult<T>
+    /// Run a stock-moving write on `quotas` with at most [`WRITERS_PER_STRIPE`] others per
+    /// stripe of them. Permits are taken in stripe order, so two writers never wait for each
+    /// other's; the row locks (not these permits) are what keeps stock right, so writes whose
+    /// quotas are not known up front (sweeps, releasing a hold) take none.
+    async fn stock_write<T, F, Fut>(
+        &self,
+        what: &'static str,
+        quotas: impl IntoIterator<Item = QuotaId>,
+        attempt: F,
+    ) -> StoreResult<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = StoreResult<T>>,
     {
-        let _permit = self
-            .stock_writers
-            .acquire()
-            .await
-            .map_err(|_| StoreError::Other("the store is closed".into()))?;
+        let mut stripes: Vec<usize> = quotas
+            .into_iter()
+            .map(|q| (q.0.as_u128() % STRIPES as u128) as usize)
+            .collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let mut permits = Vec::with_capacity(stripes.len());
+        for s in stripes {
+            permits.push(
+                self.stock_writers[s]
+                    .acquire()
+                    .await
+                    .map_err(|_| StoreError::Other("the store is closed".into()))?,
+            );
+        }
         retrying(what, attempt).await
     }
 }
@@ -800,7 +827,7 @@ impl Store for PgStore {
         change: &Change,
     ) -> StoreResult<()> {
         let size = int4("size", quota.size)?;
-        self.stock_write("update_quota", move || async move {
+        self.stock_write("update_quota", [quota.id], move || async move {
             let mut tx = self.begin().await?;
             // Locked, so no sale can take units between the check and the update.
             let current: Option<(i64, i32)> =
@@ -863,20 +890,24 @@ impl Store for PgStore {
         demand: &[(QuotaId, u32)],
         change: &Change,
     ) -> StoreResult<()> {
-        self.stock_write("create_hold", move || async move {
-            let mut tx = self.begin().await?;
-            insert_hold(&mut tx, hold, demand).await?;
-            record_change(&mut tx, change).await?;
-            let taken = StockMove {
-                sweep: Sweep::Event(hold.event_id),
-                now: hold.meta.created_at,
-                settle: None,
-                take: demand,
-            };
-            move_stock(&mut tx, taken).await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        self.stock_write(
+            "create_hold",
+            demand.iter().map(|d| d.0),
+            move || async move {
+                let mut tx = self.begin().await?;
+                insert_hold(&mut tx, hold, demand).await?;
+                record_change(&mut tx, change).await?;
+                let taken = StockMove {
+                    sweep: Sweep::Event(hold.event_id),
+                    now: hold.meta.created_at,
+                    settle: None,
+                    take: demand,
+                };
+                move_stock(&mut tx, taken).await?;
+                tx.commit().await?;
+                Ok(())
+            },
+        )
         .await
     }
 
@@ -886,7 +917,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         change: &Change,
     ) -> StoreResult<()> {
-        self.stock_write("release_hold", move || async move {
+        self.stock_write("release_hold", [], move || async move {
             let mut tx = self.begin().await?;
             let release = StockMove {
                 sweep: Sweep::None,
@@ -921,7 +952,7 @@ impl Store for PgStore {
     }
 
     async fn sweep_expired_holds(&self, now: DateTime<Utc>) -> StoreResult<u32> {
-        self.stock_write("sweep_expired_holds", move || async move {
+        self.stock_write("sweep_expired_holds", [], move || async move {
             let mut tx = self.begin().await?;
             let sweep = StockMove {
                 sweep: Sweep::All,
@@ -937,86 +968,94 @@ impl Store for PgStore {
     }
 
     async fn sell(&self, sale: &NewSale) -> StoreResult<()> {
-        self.stock_write("sell", move || async move {
-            // The common sale: one autocommitted statement (`postgres/sale.rs`).
-            if sale.hold.is_none() {
-                let mut conn = self.pool.acquire().await?;
-                match quick_sale(&mut conn, sale, sale.order.meta.created_at).await? {
-                    QuickSale::Sold => return Ok(()),
-                    QuickSale::Declined => {}
+        self.stock_write(
+            "sell",
+            sale.demand.iter().map(|d| d.0),
+            move || async move {
+                // The common sale: one autocommitted statement (`postgres/sale.rs`).
+                if sale.hold.is_none() {
+                    let mut conn = self.pool.acquire().await?;
+                    match quick_sale(&mut conn, sale, sale.order.meta.created_at).await? {
+                        QuickSale::Sold => return Ok(()),
+                        QuickSale::Declined => {}
+                    }
                 }
-            }
-            // A hold to consume, overdue holds to sweep, or a quota short: the general path.
-            let mut tx = self.begin().await?;
-            // Rows first, stock last: a sale that finds the stock gone rolls back a few
-            // inserts, and the quota rows stay locked only for one statement and the commit.
-            insert_sale(&mut tx, sale).await?;
-            record_change(&mut tx, &sale.change).await?;
-            let taken = StockMove {
-                sweep: Sweep::Event(sale.order.event_id),
-                now: sale.order.meta.created_at,
-                settle: sale.hold.map(|h| (h, HoldStatus::Consumed)),
-                take: &sale.demand,
-            };
-            move_stock(&mut tx, taken).await?;
-            tx.commit().await?;
-            Ok(())
-        })
+                // A hold to consume, overdue holds to sweep, or a quota short: the general path.
+                let mut tx = self.begin().await?;
+                // Rows first, stock last: a sale that finds the stock gone rolls back a few
+                // inserts, and the quota rows stay locked only for one statement and the commit.
+                insert_sale(&mut tx, sale).await?;
+                record_change(&mut tx, &sale.change).await?;
+                let taken = StockMove {
+                    sweep: Sweep::Event(sale.order.event_id),
+                    now: sale.order.meta.created_at,
+                    settle: sale.hold.map(|h| (h, HoldStatus::Consumed)),
+                    take: &sale.demand,
+                };
+                move_stock(&mut tx, taken).await?;
+                tx.commit().await?;
+                Ok(())
+            },
+        )
         .await
     }
 
     async fn cancel(&self, cancellation: &Cancellation) -> StoreResult<()> {
         let x = cancellation;
-        self.stock_write("cancel", move || async move {
-            let mut tx = self.begin().await?;
-            let o = &x.order;
-            // The order row first: two clerks cancelling the same order queue here, and the
-            // second is told the order changed.
-            let n = sqlx::query(
-                "update orders set status = $2, total_minor = $3, updated_at = $4, version = $5
+        self.stock_write(
+            "cancel",
+            x.release.iter().map(|r| r.0),
+            move || async move {
+                let mut tx = self.begin().await?;
+                let o = &x.order;
+                // The order row first: two clerks cancelling the same order queue here, and the
+                // second is told the order changed.
+                let n = sqlx::query(
+                    "update orders set status = $2, total_minor = $3, updated_at = $4, version = $5
                  where id = $1 and version = $6",
-            )
-            .bind(o.id.0)
-            .bind(o.status.as_str())
-            .bind(o.total.minor)
-            .bind(o.meta.updated_at)
-            .bind(o.meta.version)
-            .bind(x.expected_version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 0 {
-                return Err(stale_or_missing(&mut tx, "orders", "order", o.id.0).await);
-            }
-            let t = &x.tickets;
-            let cancelled = sqlx::query(
-                "update tickets t
+                )
+                .bind(o.id.0)
+                .bind(o.status.as_str())
+                .bind(o.total.minor)
+                .bind(o.meta.updated_at)
+                .bind(o.meta.version)
+                .bind(x.expected_version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Err(stale_or_missing(&mut tx, "orders", "order", o.id.0).await);
+                }
+                let t = &x.tickets;
+                let cancelled = sqlx::query(
+                    "update tickets t
                  set status = n.status, updated_at = n.updated_at, version = n.version
                  from unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::int8[])
                      as n (id, status, updated_at, version)
                  where t.id = n.id and t.order_id = $1 and t.status = 'valid'",
-            )
-            .bind(o.id.0)
-            .bind(t.iter().map(|t| t.id.0).collect::<Vec<_>>())
-            .bind(t.iter().map(|t| t.status.as_str()).collect::<Vec<_>>())
-            .bind(t.iter().map(|t| t.meta.updated_at).collect::<Vec<_>>())
-            .bind(t.iter().map(|t| t.meta.version).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            // Fewer rows than tickets: one is cancelled already, or not of this order.
-            if cancelled != t.len() as u64 {
-                return Err(StoreError::Conflict {
-                    constraint: "ticket_not_valid".into(),
-                });
-            }
-            // The cancelled tickets' secrets stop admitting with the same commit.
-            door::insert_revocations(&mut tx, &x.revoke).await?;
-            record_change(&mut tx, &x.change).await?;
-            stock::give_back(&mut tx, &x.release).await?;
-            tx.commit().await?;
-            Ok(())
-        })
+                )
+                .bind(o.id.0)
+                .bind(t.iter().map(|t| t.id.0).collect::<Vec<_>>())
+                .bind(t.iter().map(|t| t.status.as_str()).collect::<Vec<_>>())
+                .bind(t.iter().map(|t| t.meta.updated_at).collect::<Vec<_>>())
+                .bind(t.iter().map(|t| t.meta.version).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                // Fewer rows than tickets: one is cancelled already, or not of this order.
+                if cancelled != t.len() as u64 {
+                    return Err(StoreError::Conflict {
+                        constraint: "ticket_not_valid".into(),
+                    });
+                }
+                // The cancelled tickets' secrets stop admitting with the same commit.
+                door::insert_revocations(&mut tx, &x.revoke).await?;
+                record_change(&mut tx, &x.change).await?;
+                stock::give_back(&mut tx, &x.release).await?;
+                tx.commit().await?;
+                Ok(())
+            },
+        )
         .await
     }
 
@@ -1197,6 +1236,10 @@ impl Store for PgStore {
 
     async fn checkin_counts(&self, list_id: CheckinListId) -> StoreResult<(u64, u64)> {
         self.door_checkin_counts(list_id).await
+    }
+
+    async fn sales_summary(&self, since: DateTime<Utc>) -> StoreResult<Vec<crate::EventSales>> {
+        report::sales_summary(&self.pool, since).await
     }
 
     // ---- audit and sync

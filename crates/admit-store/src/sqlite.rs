@@ -1,31 +1,28 @@
 //! The embedded SQLite backend.
 //!
-//! All writes go through one writer task that owns the only writing connection. Callers queue
+//! All writes go through one writer thread that owns the only writing connection. Callers queue
 //! a job; the writer takes whatever is queued (up to [`MAX_BATCH`]), runs each job inside its
 //! own savepoint of one `BEGIN IMMEDIATE` transaction and answers every caller only after the
 //! `COMMIT` (group commit). One fsync then covers many sales, and writers never fight over the
 //! lock, so there are no busy retries inside the process and no tail-latency spikes from them
 //! (see MEASURED.md: 5.6k tx/s with group commit against 1.5–3.4k for a pool of writers).
-//! Reads use a separate pool of read-only connections; WAL lets them run beside the writer.
+//! Reads use a separate sqlx pool of read-only connections; WAL lets them run beside the writer.
 //!
-//! Each statement is a hop to sqlx's worker thread, the main CPU cost of a write, so writes
-//! keep their statements few: rows go in as multi-row inserts, and statements whose results
-//! nobody reads run together as one script (`push_inserts`, `run_script`). A sale without
-//! a hold is two: the first quota's take (which also asks whether any hold has lapsed, so the
-//! sweep costs nothing when none has) and one script with the order, tickets, quota links,
-//! audit and outbox rows.
+//! The writer talks to SQLite through rusqlite on its own OS thread (see [`writer_thread`]),
+//! with every statement prepared once and cached, so a write costs SQLite's own work and
+//! little else. Durability is `synchronous=FULL` (see [`options`]).
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
-use sqlx::query_builder::Separated;
+use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, QueryBuilder, Row, Sqlite};
+use sqlx::{ConnectOptions, Row};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -46,6 +43,7 @@ use crate::{
 };
 
 mod door;
+mod report;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -53,13 +51,16 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/
 /// first caller in a batch wait for the others.
 const MAX_BATCH: usize = 32;
 
-type JobFn<T> =
-    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>> + Send>;
+/// Prepared statements the writer keeps; every write statement is a fixed string, so they all
+/// stay compiled.
+const STATEMENT_CACHE: usize = 256;
+
+type JobFn<T> = Box<dyn FnOnce(&Connection) -> StoreResult<T> + Send>;
 
 /// A queued write with its type erased so one channel carries them all.
 trait Job: Send {
     /// Run the job's statements; true when it succeeded.
-    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool>;
+    fn run(&mut self, conn: &Connection) -> bool;
     /// Answer the caller once the batch's fate is known.
     fn finish(self: Box<Self>, commit: Result<(), StoreError>);
 }
@@ -71,14 +72,12 @@ struct TypedJob<T> {
 }
 
 impl<T: Send + 'static> Job for TypedJob<T> {
-    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool> {
-        Box::pin(async move {
-            let Some(f) = self.f.take() else { return false };
-            let r = f(conn).await;
-            let ok = r.is_ok();
-            self.result = Some(r);
-            ok
-        })
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(f) = self.f.take() else { return false };
+        let r = f(conn);
+        let ok = r.is_ok();
+        self.result = Some(r);
+        ok
     }
 
     fn finish(self: Box<Self>, commit: Result<(), StoreError>) {
@@ -98,34 +97,76 @@ pub struct SqliteStore {
     writer: mpsc::Sender<Box<dyn Job>>,
 }
 
+/// Durability: `synchronous=FULL` in WAL mode, on the writer and everywhere else.
+///
+/// A sale takes money and a scan admits a person; the caller is told either only after the
+/// `COMMIT`, and FULL makes that `COMMIT` wait for the WAL's fsync, so what a caller was told
+/// survives power loss and an OS crash, not only a crash of the app. NORMAL would skip that
+/// fsync and lose the last commits (up to a checkpoint's worth, ~1000 pages: hundreds of scans
+/// or sales) on power loss, silently: the money taken, or the record that a ticket was used and
+/// may not be used again. FULL's cost is one fsync per transaction, and the group commit shares
+/// it among every write queued meanwhile, so concurrent buyers and doors pay a fraction of it
+/// each. A single door scanning serially pays it whole (0.15–0.25 ms on the disks measured),
+/// which still leaves it thousands of scans per second, far beyond what one person with a
+/// scanner can present.
 fn options(path: &str) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        // FULL: a sale the caller was told about survives power loss.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         // Another process (the CLI beside the desktop) may hold the write lock for a moment.
         .busy_timeout(Duration::from_secs(5))
         .disable_statement_logging()
-        // Multi-row inserts make one prepared statement per row count; keep them all cached.
-        .statement_cache_capacity(1024)
+}
+
+/// The writer's own connection, with the same settings as [`options`].
+fn open_writer(path: &str) -> StoreResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.execute_batch(
+        "pragma journal_mode = wal; pragma synchronous = full; pragma foreign_keys = on;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
 }
 
 impl SqliteStore {
     /// Open (creating if missing) the database file and bring its schema up to date.
     pub async fn open(path: &str) -> StoreResult<Self> {
         let opts = options(path);
-        let mut conn = opts.connect().await?;
-        MIGRATOR.run(&mut conn).await?;
+        // Migrate through a one-connection pool, not `&mut SqliteConnection`: the latter makes
+        // this future impossible to prove `Send` in callers such as the desktop's commands.
+        let migrate = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
+        MIGRATOR.run(&migrate).await?;
+        migrate.close().await;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
             .connect_with(opts.read_only(true))
             .await?;
         let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(writer_loop(conn, rx));
+        let (ready, opened) = oneshot::channel();
+        let path = path.to_string();
+        std::thread::Builder::new()
+            .name("admit-sqlite-writer".into())
+            .spawn(move || match open_writer(&path) {
+                Ok(conn) => {
+                    let _ = ready.send(Ok(()));
+                    writer_thread(conn, rx);
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                }
+            })
+            .map_err(|e| StoreError::Other(format!("cannot start the database writer: {e}")))?;
+        opened
+            .await
+            .map_err(|_| StoreError::Other("the database writer has stopped".into()))??;
         Ok(SqliteStore { read, writer: tx })
     }
 
@@ -137,9 +178,7 @@ impl SqliteStore {
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
-            + Send
-            + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = TypedJob {
@@ -157,9 +196,14 @@ impl SqliteStore {
     }
 }
 
-async fn writer_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
+/// The writer: an OS thread of its own with a rusqlite connection. Through sqlx every
+/// statement was a hop to sqlx's worker thread and back (MEASURED.md: ~2,200 tx/s on one
+/// connection against 23,000 for rusqlite on the same file); here a job's statements run
+/// back to back on the thread that owns the connection, and the only hops left are one
+/// queue in and one answer out per job. It ends when the store (the last sender) is dropped.
+fn writer_thread(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    while let Some(job) = rx.recv().await {
+    while let Some(job) = rx.blocking_recv() {
         batch.push(job);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -167,73 +211,53 @@ async fn writer_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Box<dyn 
                 Err(_) => break,
             }
         }
-        let commit = run_batch(&mut conn, &mut batch).await;
+        // A job that panics must not take the writer (and every later write) down with it.
+        let commit = match catch_unwind(AssertUnwindSafe(|| run_batch(&conn, &mut batch))) {
+            Ok(commit) => commit,
+            Err(_) => {
+                let _ = conn.execute_batch("rollback");
+                Err(StoreError::Other("a write failed unexpectedly".into()))
+            }
+        };
         for job in batch.drain(..) {
             job.finish(commit.clone());
         }
     }
-    let _ = conn.close().await;
 }
 
-// Boxed so the writer task's future is `Send` for every lifetime (sqlx's executor bounds
-// otherwise defeat the compiler's higher-ranked inference inside `tokio::spawn`).
-fn exec<'c>(conn: &'c mut SqliteConnection, sql: &'static str) -> BoxFuture<'c, StoreResult<()>> {
-    Box::pin(async move {
-        sqlx::query(sql).execute(&mut *conn).await?;
-        Ok(())
-    })
-}
-
-fn run_batch<'c>(
-    conn: &'c mut SqliteConnection,
-    batch: &'c mut [Box<dyn Job>],
-) -> BoxFuture<'c, Result<(), StoreError>> {
-    Box::pin(run_batch_inner(conn, batch))
-}
-
-async fn run_batch_inner(
-    conn: &mut SqliteConnection,
-    batch: &mut [Box<dyn Job>],
-) -> Result<(), StoreError> {
+/// Run a batch in one `BEGIN IMMEDIATE` transaction, each job of several in its own savepoint
+/// so that a failing job takes back only its own statements.
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
     let single = batch.len() == 1;
-    // Several statements in one string run in one hop to sqlx's worker thread. Each job of a
-    // batch runs inside savepoint `job`; `commit` also ends the last one.
-    exec(
-        conn,
+    conn.execute_batch("begin immediate")?;
+    let step = |conn: &Connection, job: &mut Box<dyn Job>| -> Result<bool, StoreError> {
         if single {
-            "begin immediate"
-        } else {
-            "begin immediate; savepoint job"
-        },
-    )
-    .await?;
-    let last = batch.len() - 1;
-    for (i, job) in batch.iter_mut().enumerate() {
-        if single {
-            if !job.run(conn).await {
-                // The job's own error answers it; nothing of it may stay.
-                exec(conn, "rollback").await?;
+            return Ok(job.run(conn));
+        }
+        conn.execute_batch("savepoint job")?;
+        if !job.run(conn) {
+            conn.execute_batch("rollback to job")?;
+        }
+        conn.execute_batch("release job")?;
+        Ok(true)
+    };
+    for job in batch.iter_mut() {
+        match step(conn, job) {
+            Ok(true) => {}
+            Ok(false) => {
+                // A lone job's own error answers it; nothing of it may stay.
+                conn.execute_batch("rollback")?;
                 return Ok(());
             }
-            continue;
-        }
-        let step = async {
-            if !job.run(conn).await {
-                exec(conn, "rollback to job").await?;
+            Err(e) => {
+                let _ = conn.execute_batch("rollback");
+                return Err(e);
             }
-            if i < last {
-                exec(conn, "release job; savepoint job").await?;
-            }
-            Ok(())
-        };
-        if let Err(e) = step.await {
-            let _ = exec(conn, "rollback").await;
-            return Err(e);
         }
     }
-    if let Err(e) = exec(conn, "commit").await {
-        let _ = exec(conn, "rollback").await;
-        return Err(e);
+    if let Err(e) = conn.execute_batch("commit") {
+        let _ = conn.execute_batch("rollback");
+        return Err(e.into());
     }
     Ok(())
 }
@@ -415,127 +439,92 @@ fn hold_from(row: &SqliteRow, lines: Vec<Line>) -> StoreResult<Hold> {
 
 // ---- statements shared by several writes
 
-async fn write_change(c: &mut SqliteConnection, change: &Change) -> StoreResult<()> {
-    let mut q = QueryBuilder::new("");
-    push_change(&mut q, change);
-    run_script(c, q).await
-}
-
-/// Append the audit and outbox inserts of `change` to a script.
-pub(super) fn push_change<'a>(q: &mut QueryBuilder<'a, Sqlite>, change: &'a Change) {
-    push_inserts(
-        q,
-        "insert into audit_log (id, at, user_id, device_id, action, entity, entity_id, detail) ",
-        8,
-        &change.audit,
-        |b, a| {
-            b.push_bind(a.id.0)
-                .push_bind(us(a.at))
-                .push_bind(a.user_id.map(|u| u.0))
-                .push_bind(a.device_id.map(|d| d.0))
-                .push_bind(&a.action)
-                .push_bind(&a.entity)
-                .push_bind(a.entity_id)
-                .push_bind(a.detail.to_string());
-        },
-    );
-    // The rows of one insert go in in the order given, so `seq` keeps the upload order.
-    push_inserts(
-        q,
-        "insert into outbox (id, at, entity, entity_id, version, payload) ",
-        6,
-        &change.outbox,
-        |b, o| {
-            b.push_bind(o.id)
-                .push_bind(us(o.at))
-                .push_bind(&o.entity)
-                .push_bind(o.entity_id)
-                .push_bind(o.version)
-                .push_bind(o.payload.to_string());
-        },
-    );
-}
-
-/// Append multi-row inserts of `rows` (`head` then `values (…), (…)`) to a script, as many as
-/// SQLite's bound-parameter limit needs.
-///
-/// A script is several statements with anonymous (`?`) parameters in one string: sqlx binds
-/// them statement by statement in order and runs the whole script in one hop to its worker
-/// thread, where each statement on its own would be one hop. Those hops are the main CPU cost
-/// of a write.
-pub(super) fn push_inserts<'a, T>(
-    q: &mut QueryBuilder<'a, Sqlite>,
-    head: &str,
-    cols: usize,
-    rows: &'a [T],
-    mut bind: impl FnMut(&mut Separated<'_, 'a, Sqlite, &'static str>, &'a T),
-) {
-    for chunk in rows.chunks(MAX_PARAMS / cols) {
-        if !q.sql().is_empty() {
-            q.push("; ");
+/// Insert the audit and outbox rows of `change`.
+fn write_change(c: &Connection, change: &Change) -> StoreResult<()> {
+    if !change.audit.is_empty() {
+        let mut st = c.prepare_cached(
+            "insert into audit_log (id, at, user_id, device_id, action, entity, entity_id, detail)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for a in &change.audit {
+            st.execute(params![
+                a.id.0,
+                us(a.at),
+                a.user_id.map(|u| u.0),
+                a.device_id.map(|d| d.0),
+                a.action,
+                a.entity,
+                a.entity_id,
+                a.detail.to_string(),
+            ])?;
         }
-        q.push(head);
-        q.push_values(chunk, |mut b, r| bind(&mut b, r));
     }
-}
-
-/// Run a script built with [`push_inserts`]; nothing when it is empty.
-pub(super) async fn run_script(
-    c: &mut SqliteConnection,
-    mut q: QueryBuilder<'_, Sqlite>,
-) -> StoreResult<()> {
-    if !q.sql().is_empty() {
-        q.build().execute(&mut *c).await?;
+    if !change.outbox.is_empty() {
+        // Rows go in in the order given, so `seq` keeps the upload order.
+        let mut st = c.prepare_cached(
+            "insert into outbox (id, at, entity, entity_id, version, payload)
+             values (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for o in &change.outbox {
+            st.execute(params![
+                o.id,
+                us(o.at),
+                o.entity,
+                o.entity_id,
+                o.version,
+                o.payload.to_string(),
+            ])?;
+        }
     }
     Ok(())
 }
 
-/// SQLite's limit on bound parameters per statement (SQLITE_MAX_VARIABLE_NUMBER, 32766 since
-/// 3.32; the bundled library is newer).
-const MAX_PARAMS: usize = 32766;
-
 /// After an update matched no row: tell a missing record from a stale one.
-async fn stale_or_missing(
-    c: &mut SqliteConnection,
+fn stale_or_missing(
+    c: &Connection,
     table: &'static str,
     entity: &'static str,
     id: Uuid,
 ) -> StoreError {
-    let sql = format!("select 1 from {table} where id = $1");
-    match sqlx::query(&sql).bind(id).fetch_optional(&mut *c).await {
-        Ok(Some(_)) => StoreError::Stale { entity },
+    let sql = format!("select 1 from {table} where id = ?1");
+    match c
+        .prepare_cached(&sql)
+        .and_then(|mut st| st.query_row([id], |_| Ok(())).optional())
+    {
+        Ok(Some(())) => StoreError::Stale { entity },
         Ok(None) => StoreError::NotFound { entity },
         Err(e) => e.into(),
     }
 }
 
 /// Take `n` units from each quota, in the order given (sorted by id).
-async fn take(c: &mut SqliteConnection, demand: &[(QuotaId, u32)]) -> StoreResult<()> {
+fn take(c: &Connection, demand: &[(QuotaId, u32)]) -> StoreResult<()> {
     for (q, n) in demand {
-        let done = sqlx::query(
-            "update quotas set taken = taken + $2 where id = $1 and taken + $2 <= size",
-        )
-        .bind(q.0)
-        .bind(*n as i64)
-        .execute(&mut *c)
-        .await?
-        .rows_affected();
+        let done = c
+            .prepare_cached(
+                "update quotas set taken = taken + ?2 where id = ?1 and taken + ?2 <= size",
+            )?
+            .execute(params![q.0, *n as i64])?;
         if done == 0 {
-            let available: Option<i64> =
-                sqlx::query_scalar("select size - taken from quotas where id = $1")
-                    .bind(q.0)
-                    .fetch_optional(&mut *c)
-                    .await?;
-            return Err(match available {
-                Some(a) => StoreError::SoldOut {
-                    quota_id: *q,
-                    available: a.max(0) as u32,
-                },
-                None => StoreError::NotFound { entity: "quota" },
-            });
+            return Err(short_of(c, *q)?);
         }
     }
     Ok(())
+}
+
+/// Why a quota's take matched no row.
+fn short_of(c: &Connection, q: QuotaId) -> StoreResult<StoreError> {
+    let available: Option<i64> = c
+        .prepare_cached("select size - taken from quotas where id = ?1")?
+        .query_row([q.0], |r| r.get(0))
+        .optional()?;
+    Ok(match available {
+        Some(a) => StoreError::SoldOut {
+            quota_id: q,
+            available: a.max(0) as u32,
+        },
+        None => StoreError::NotFound { entity: "quota" },
+    })
 }
 
 /// Expire the event's lapsed holds (as [`sweep`] does), then take `demand` as [`take`] does.
@@ -544,106 +533,93 @@ async fn take(c: &mut SqliteConnection, demand: &[(QuotaId, u32)]) -> StoreResul
 /// select on the hot path: taking first and giving back after ends in the same counts, and
 /// when that update finds too few units the sweep runs first and the take is tried again, so a
 /// sale is never refused for units a lapsed hold still had.
-async fn sweep_and_take(
-    c: &mut SqliteConnection,
+fn sweep_and_take(
+    c: &Connection,
     event: EventId,
     now: DateTime<Utc>,
     demand: &[(QuotaId, u32)],
 ) -> StoreResult<()> {
     let Some(((q, n), rest)) = demand.split_first() else {
-        sweep(c, Some(event), now).await?;
+        sweep(c, Some(event), now)?;
         return Ok(());
     };
-    let lapsed: Option<bool> = sqlx::query_scalar(
-        "update quotas set taken = taken + $2 where id = $1 and taken + $2 <= size
-         returning exists(select 1 from holds
-                          where status = 'active' and expires_at <= $3 and event_id = $4)",
-    )
-    .bind(q.0)
-    .bind(*n as i64)
-    .bind(us(now))
-    .bind(event.0)
-    .fetch_optional(&mut *c)
-    .await?;
+    let lapsed: Option<bool> = c
+        .prepare_cached(
+            "update quotas set taken = taken + ?2 where id = ?1 and taken + ?2 <= size
+             returning exists(select 1 from holds
+                              where status = 'active' and expires_at <= ?3 and event_id = ?4)",
+        )?
+        .query_row(params![q.0, *n as i64, us(now), event.0], |r| r.get(0))
+        .optional()?;
     match lapsed {
-        Some(false) => take(c, rest).await,
+        Some(false) => take(c, rest),
         Some(true) => {
-            sweep(c, Some(event), now).await?;
-            take(c, rest).await
+            sweep(c, Some(event), now)?;
+            take(c, rest)
         }
         None => {
-            sweep(c, Some(event), now).await?;
-            take(c, demand).await
+            sweep(c, Some(event), now)?;
+            take(c, demand)
         }
     }
 }
 
-async fn give_back(c: &mut SqliteConnection, release: &[(QuotaId, u32)]) -> StoreResult<()> {
+fn give_back(c: &Connection, release: &[(QuotaId, u32)]) -> StoreResult<()> {
+    let mut st = c.prepare_cached("update quotas set taken = taken - ?2 where id = ?1")?;
     for (q, n) in release {
-        sqlx::query("update quotas set taken = taken - $2 where id = $1")
-            .bind(q.0)
-            .bind(*n as i64)
-            .execute(&mut *c)
-            .await?;
+        st.execute(params![q.0, *n as i64])?;
     }
     Ok(())
 }
 
 /// Give back exactly the units one hold took.
-async fn give_back_hold(c: &mut SqliteConnection, hold_id: Uuid) -> StoreResult<()> {
-    sqlx::query(
+fn give_back_hold(c: &Connection, hold_id: Uuid) -> StoreResult<()> {
+    c.prepare_cached(
         "update quotas set taken = taken - (
-             select hq.quantity from hold_quotas hq where hq.hold_id = $1 and hq.quota_id = quotas.id)
-         where id in (select quota_id from hold_quotas where hold_id = $1)",
-    )
-    .bind(hold_id)
-    .execute(&mut *c)
-    .await?;
+             select hq.quantity from hold_quotas hq where hq.hold_id = ?1 and hq.quota_id = quotas.id)
+         where id in (select quota_id from hold_quotas where hold_id = ?1)",
+    )?
+    .execute([hold_id])?;
     Ok(())
 }
 
 /// Expire active holds past `now` (of one event, or all) and give their units back.
-async fn sweep(
-    c: &mut SqliteConnection,
-    event: Option<EventId>,
-    now: DateTime<Utc>,
-) -> StoreResult<u32> {
-    let ids: Vec<Uuid> = sqlx::query_scalar(
-        "select id from holds where status = 'active' and expires_at <= $1
-         and ($2 is null or event_id = $2)",
-    )
-    .bind(us(now))
-    .bind(event.map(|e| e.0))
-    .fetch_all(&mut *c)
-    .await?;
+fn sweep(c: &Connection, event: Option<EventId>, now: DateTime<Utc>) -> StoreResult<u32> {
+    let ids: Vec<Uuid> = c
+        .prepare_cached(
+            "select id from holds where status = 'active' and expires_at <= ?1
+             and (?2 is null or event_id = ?2)",
+        )?
+        .query_map(params![us(now), event.map(|e| e.0)], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     for id in &ids {
-        give_back_hold(c, *id).await?;
-        sqlx::query("update holds set status = 'expired', updated_at = $2, version = version + 1 where id = $1")
-            .bind(id)
-            .bind(us(now))
-            .execute(&mut *c)
-            .await?;
+        give_back_hold(c, *id)?;
+        c.prepare_cached(
+            "update holds set status = 'expired', updated_at = ?2, version = version + 1
+             where id = ?1",
+        )?
+        .execute(params![id, us(now)])?;
     }
     Ok(ids.len() as u32)
 }
 
-async fn insert_user(c: &mut SqliteConnection, user: &User, hash: &str) -> StoreResult<()> {
-    sqlx::query(
+fn insert_user(c: &Connection, user: &User, hash: &str) -> StoreResult<()> {
+    c.prepare_cached(
         "insert into users (id, username, display_name, role, password_hash, active,
                             created_at, updated_at, version)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(user.id.0)
-    .bind(user.username.as_str())
-    .bind(user.display_name.as_str())
-    .bind(user.role.as_str())
-    .bind(hash)
-    .bind(user.active)
-    .bind(us(user.meta.created_at))
-    .bind(us(user.meta.updated_at))
-    .bind(user.meta.version)
-    .execute(&mut *c)
-    .await
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        user.id.0,
+        user.username.as_str(),
+        user.display_name.as_str(),
+        user.role.as_str(),
+        hash,
+        user.active,
+        us(user.meta.created_at),
+        us(user.meta.updated_at),
+        user.meta.version,
+    ])
     .map_err(|e| match StoreError::from(e) {
         StoreError::Conflict { constraint } if constraint.contains("username") => {
             StoreError::Conflict {
@@ -655,34 +631,19 @@ async fn insert_user(c: &mut SqliteConnection, user: &User, hash: &str) -> Store
     Ok(())
 }
 
-async fn replace_quota_types(c: &mut SqliteConnection, quota: &Quota) -> StoreResult<()> {
-    sqlx::query("delete from quota_ticket_types where quota_id = $1")
-        .bind(quota.id.0)
-        .execute(&mut *c)
-        .await?;
+fn replace_quota_types(c: &Connection, quota: &Quota) -> StoreResult<()> {
+    c.prepare_cached("delete from quota_ticket_types where quota_id = ?1")?
+        .execute([quota.id.0])?;
+    let mut st = c.prepare_cached(
+        "insert into quota_ticket_types (quota_id, ticket_type_id)
+         select ?1, id from ticket_types where id = ?2 and event_id = ?3",
+    )?;
     for t in &quota.ticket_type_ids {
-        sqlx::query(
-            "insert into quota_ticket_types (quota_id, ticket_type_id)
-             select $1, id from ticket_types where id = $2 and event_id = $3",
-        )
-        .bind(quota.id.0)
-        .bind(t.0)
-        .bind(quota.event_id.0)
-        .execute(&mut *c)
-        .await
-        .and_then(|r| {
-            if r.rows_affected() == 1 {
-                Ok(())
-            } else {
-                Err(sqlx::Error::RowNotFound)
-            }
-        })
-        .map_err(|e| match e {
-            sqlx::Error::RowNotFound => StoreError::NotFound {
+        if st.execute(params![quota.id.0, t.0, quota.event_id.0])? != 1 {
+            return Err(StoreError::NotFound {
                 entity: "ticket type",
-            },
-            e => e.into(),
-        })?;
+            });
+        }
     }
     Ok(())
 }
@@ -728,19 +689,15 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (user, hash, change) = (user.clone(), password_hash.to_string(), change.clone());
         self.write(move |c| {
-            Box::pin(async move {
-                // Inside the single writer's transaction, so no other first owner can slip in.
-                let n: i64 = sqlx::query_scalar("select count(*) from users")
-                    .fetch_one(&mut *c)
-                    .await?;
-                if n > 0 {
-                    return Err(StoreError::Conflict {
-                        constraint: "users_exist".into(),
-                    });
-                }
-                insert_user(c, &user, &hash).await?;
-                write_change(c, &change).await
-            })
+            // Inside the single writer's transaction, so no other first owner can slip in.
+            let n: i64 = c.query_row("select count(*) from users", [], |r| r.get(0))?;
+            if n > 0 {
+                return Err(StoreError::Conflict {
+                    constraint: "users_exist".into(),
+                });
+            }
+            insert_user(c, &user, &hash)?;
+            write_change(c, &change)
         })
         .await
     }
@@ -753,10 +710,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (user, hash, change) = (user.clone(), password_hash.to_string(), change.clone());
         self.write(move |c| {
-            Box::pin(async move {
-                insert_user(c, &user, &hash).await?;
-                write_change(c, &change).await
-            })
+            insert_user(c, &user, &hash)?;
+            write_change(c, &change)
         })
         .await
     }
@@ -774,29 +729,27 @@ impl Store for SqliteStore {
             change.clone(),
         );
         self.write(move |c| {
-            Box::pin(async move {
-                let n = sqlx::query(
-                    "update users set display_name = $2, role = $3, active = $4,
-                         password_hash = coalesce($5, password_hash),
-                         updated_at = $6, version = $7
-                     where id = $1 and version = $8",
-                )
-                .bind(user.id.0)
-                .bind(user.display_name.as_str())
-                .bind(user.role.as_str())
-                .bind(user.active)
-                .bind(hash)
-                .bind(us(user.meta.updated_at))
-                .bind(user.meta.version)
-                .bind(expected_version)
-                .execute(&mut *c)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    return Err(stale_or_missing(c, "users", "user", user.id.0).await);
-                }
-                write_change(c, &change).await
-            })
+            let n = c
+                .prepare_cached(
+                    "update users set display_name = ?2, role = ?3, active = ?4,
+                         password_hash = coalesce(?5, password_hash),
+                         updated_at = ?6, version = ?7
+                     where id = ?1 and version = ?8",
+                )?
+                .execute(params![
+                    user.id.0,
+                    user.display_name.as_str(),
+                    user.role.as_str(),
+                    user.active,
+                    hash,
+                    us(user.meta.updated_at),
+                    user.meta.version,
+                    expected_version,
+                ])?;
+            if n == 0 {
+                return Err(stale_or_missing(c, "users", "user", user.id.0));
+            }
+            write_change(c, &change)
         })
         .await
     }
@@ -842,15 +795,15 @@ impl Store for SqliteStore {
         locked_until: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
         self.write(move |c| {
-            Box::pin(async move {
-                sqlx::query("update users set failed_logins = $2, locked_until = $3 where id = $1")
-                    .bind(user_id.0)
-                    .bind(failed_logins as i64)
-                    .bind(locked_until.map(us))
-                    .execute(&mut *c)
-                    .await?;
-                Ok(())
-            })
+            c.prepare_cached(
+                "update users set failed_logins = ?2, locked_until = ?3 where id = ?1",
+            )?
+            .execute(params![
+                user_id.0,
+                failed_logins as i64,
+                locked_until.map(us)
+            ])?;
+            Ok(())
         })
         .await
     }
@@ -858,21 +811,19 @@ impl Store for SqliteStore {
     async fn create_category(&self, category: &Category, change: &Change) -> StoreResult<()> {
         let (cat, change) = (category.clone(), change.clone());
         self.write(move |c| {
-            Box::pin(async move {
-                sqlx::query(
-                    "insert into categories (id, parent_id, name, created_at, updated_at, version)
-                     values ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(cat.id.0)
-                .bind(cat.parent_id.map(|p| p.0))
-                .bind(cat.name.as_str())
-                .bind(us(cat.meta.created_at))
-                .bind(us(cat.meta.updated_at))
-                .bind(cat.meta.version)
-                .execute(&mut *c)
-                .await?;
-                write_change(c, &change).await
-            })
+            c.prepare_cached(
+                "insert into categories (id, parent_id, name, created_at, updated_at, version)
+                 values (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                cat.id.0,
+                cat.parent_id.map(|p| p.0),
+                cat.name.as_str(),
+                us(cat.meta.created_at),
+                us(cat.meta.updated_at),
+                cat.meta.version,
+            ])?;
+            write_change(c, &change)
         })
         .await
     }
@@ -889,28 +840,26 @@ impl Store for SqliteStore {
     async fn create_event(&self, event: &Event, change: &Change) -> StoreResult<()> {
         let (e, change) = (event.clone(), change.clone());
         self.write(move |c| {
-            Box::pin(async move {
-                sqlx::query(
-                    "insert into events (id, name, description, venue, starts_at, ends_at, time_zone,
-                                         status, category_id, created_at, updated_at, version)
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                )
-                .bind(e.id.0)
-                .bind(e.name.as_str())
-                .bind(e.description.as_str())
-                .bind(e.venue.as_str())
-                .bind(us(e.starts_at))
-                .bind(us(e.ends_at))
-                .bind(e.time_zone.name())
-                .bind(e.status.as_str())
-                .bind(e.category_id.map(|c| c.0))
-                .bind(us(e.meta.created_at))
-                .bind(us(e.meta.updated_at))
-                .bind(e.meta.version)
-                .execute(&mut *c)
-                .await?;
-                write_change(c, &change).await
-            })
+            c.prepare_cached(
+                "insert into events (id, name, description, venue, starts_at, ends_at, time_zone,
+                                     status, category_id, created_at, updated_at, version)
+                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                e.id.0,
+                e.name.as_str(),
+                e.description.as_str(),
+                e.venue.as_str(),
+                us(e.starts_at),
+                us(e.ends_at),
+                e.time_zone.name(),
+                e.status.as_str(),
+                e.category_id.map(|c| c.0),
+                us(e.meta.created_at),
+                us(e.meta.updated_at),
+                e.meta.version,
+            ])?;
+            write_change(c, &change)
         })
         .await
     }
@@ -923,33 +872,31 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (e, change) = (event.clone(), change.clone());
         self.write(move |c| {
-            Box::pin(async move {
-                let n = sqlx::query(
-                    "update events set name = $2, description = $3, venue = $4, starts_at = $5,
-                         ends_at = $6, time_zone = $7, status = $8, category_id = $9,
-                         updated_at = $10, version = $11
-                     where id = $1 and version = $12",
-                )
-                .bind(e.id.0)
-                .bind(e.name.as_str())
-                .bind(e.description.as_str())
-                .bind(e.venue.as_str())
-                .bind(us(e.starts_at))
-                .bind(us(e.ends_at))
-                .bind(e.time_zone.name())
-                .bind(e.status.as_str())
-                .bind(e.category_id.map(|c| c.0))
-                .bind(us(e.meta.updated_at))
-                .bind(e.meta.version)
-                .bind(expected_version)
-                .execute(&mut *c)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    return Err(stale_or_missing(c, "events", "event", e.id.0).await);
-                }
-                write_change(c, &change).await
-            })
+            let n = c
+                .prepare_cached(
+                    "update events set name = ?2, description = ?3, venue = ?4, starts_at = ?5,
+                         ends_at = ?6, time_zone = ?7, status = ?8, category_id = ?9,
+                         updated_at = ?10, version = ?11
+                     where id = ?1 and version = ?12",
+                )?
+                .execute(params![
+                    e.id.0,
+                    e.name.as_str(),
+                    e.description.as_str(),
+                    e.venue.as_str(),
+                    us(e.starts_at),
+                    us(e.ends_at),
+                    e.time_zone.name(),
+                    e.status.as_str(),
+                    e.category_id.map(|c| c.0),
+                    us(e.meta.updated_at),
+                    e.meta.version,
+                    expected_version,
+                ])?;
+            if n == 0 {
+                return Err(stale_or_missing(c, "events", "event", e.id.0));
+            }
+            write_change(c, &change)
         })
         .await
     }
@@ -979,31 +926,29 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (t, change) = (ticket_type.clone(), change.clone());
         self.write(move |c| {
-            Box::pin(async move {
-                sqlx::query(
-                    "insert into ticket_types (id, event_id, name, price_minor, currency, sales_start,
-                         sales_end, min_per_order, max_per_order, active, sort_order,
-                         created_at, updated_at, version)
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                )
-                .bind(t.id.0)
-                .bind(t.event_id.0)
-                .bind(t.name.as_str())
-                .bind(t.price.minor)
-                .bind(t.price.currency.code())
-                .bind(t.sales_start.map(us))
-                .bind(t.sales_end.map(us))
-                .bind(t.min_per_order as i64)
-                .bind(t.max_per_order as i64)
-                .bind(t.active)
-                .bind(t.sort_order as i64)
-                .bind(us(t.meta.created_at))
-                .bind(us(t.meta.updated_at))
-                .bind(t.meta.version)
-                .execute(&mut *c)
-                .await?;
-                write_change(c, &change).await
-            })
+            c.prepare_cached(
+                "insert into ticket_types (id, event_id, name, price_minor, currency, sales_start,
+                     sales_end, min_per_order, max_per_order, active, sort_order,
+                     created_at, updated_at, version)
+                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )?
+            .execute(params![
+                t.id.0,
+                t.event_id.0,
+                t.name.as_str(),
+                t.price.minor,
+                t.price.currency.code(),
+                t.sales_start.map(us),
+                t.sales_end.map(us),
+                t.min_per_order as i64,
+                t.max_per_order as i64,
+                t.active,
+                t.sort_order as i64,
+                us(t.meta.created_at),
+                us(t.meta.updated_at),
+                t.meta.version,
+            ])?;
+            write_change(c, &change)
         })
         .await
     }
@@ -1016,34 +961,32 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (t, change) = (ticket_type.clone(), change.clone());
         self.write(move |c| {
-            Box::pin(async move {
-                let n = sqlx::query(
-                    "update ticket_types set name = $2, price_minor = $3, currency = $4,
-                         sales_start = $5, sales_end = $6, min_per_order = $7, max_per_order = $8,
-                         active = $9, sort_order = $10, updated_at = $11, version = $12
-                     where id = $1 and version = $13",
-                )
-                .bind(t.id.0)
-                .bind(t.name.as_str())
-                .bind(t.price.minor)
-                .bind(t.price.currency.code())
-                .bind(t.sales_start.map(us))
-                .bind(t.sales_end.map(us))
-                .bind(t.min_per_order as i64)
-                .bind(t.max_per_order as i64)
-                .bind(t.active)
-                .bind(t.sort_order as i64)
-                .bind(us(t.meta.updated_at))
-                .bind(t.meta.version)
-                .bind(expected_version)
-                .execute(&mut *c)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    return Err(stale_or_missing(c, "ticket_types", "ticket type", t.id.0).await);
-                }
-                write_change(c, &change).await
-            })
+            let n = c
+                .prepare_cached(
+                    "update ticket_types set name = ?2, price_minor = ?3, currency = ?4,
+                         sales_start = ?5, sales_end = ?6, min_per_order = ?7, max_per_order = ?8,
+                         active = ?9, sort_order = ?10, updated_at = ?11, version = ?12
+                     where id = ?1 and version = ?13",
+                )?
+                .execute(params![
+                    t.id.0,
+                    t.name.as_str(),
+                    t.price.minor,
+                    t.price.currency.code(),
+                    t.sales_start.map(us),
+                    t.sales_end.map(us),
+                    t.min_per_order as i64,
+                    t.max_per_order as i64,
+                    t.active,
+                    t.sort_order as i64,
+                    us(t.meta.updated_at),
+                    t.meta.version,
+                    expected_version,
+                ])?;
+            if n == 0 {
+                return Err(stale_or_missing(c, "ticket_types", "ticket type", t.id.0));
+            }
+            write_change(c, &change)
         })
         .await
     }
@@ -1061,23 +1004,21 @@ impl Store for SqliteStore {
     async fn create_quota(&self, quota: &Quota, change: &Change) -> StoreResult<()> {
         let (q, change) = (quota.clone(), change.clone());
         self.write(move |c| {
-            Box::pin(async move {
-                sqlx::query(
-                    "insert into quotas (id, event_id, name, size, taken, created_at, updated_at, version)
-                     values ($1, $2, $3, $4, 0, $5, $6, $7)",
-                )
-                .bind(q.id.0)
-                .bind(q.event_id.0)
-                .bind(q.name.as_str())
-                .bind(q.size as i64)
-                .bind(us(q.meta.created_at))
-                .bind(us(q.meta.updated_at))
-                .bind(q.meta.version)
-                .execute(&mut *c)
-                .await?;
-                replace_quota_types(c, &q).await?;
-                write_change(c, &change).await
-            })
+            c.prepare_cached(
+                "insert into quotas (id, event_id, name, size, taken, created_at, updated_at, version)
+                 values (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                q.id.0,
+                q.event_id.0,
+                q.name.as_str(),
+                q.size as i64,
+                us(q.meta.created_at),
+                us(q.meta.updated_at),
+                q.meta.version,
+            ])?;
+            replace_quota_types(c, &q)?;
+            write_change(c, &change)
         })
         .await
     }
@@ -1090,38 +1031,35 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (q, change) = (quota.clone(), change.clone());
         self.write(move |c| {
-            Box::pin(async move {
-                let taken: Option<i64> =
-                    sqlx::query_scalar("select taken from quotas where id = $1")
-                        .bind(q.id.0)
-                        .fetch_optional(&mut *c)
-                        .await?;
-                let taken = taken.ok_or(StoreError::NotFound { entity: "quota" })?;
-                if (q.size as i64) < taken {
-                    return Err(StoreError::QuotaBelowTaken {
-                        quota_id: q.id,
-                        taken: taken as u32,
-                    });
-                }
-                let n = sqlx::query(
-                    "update quotas set name = $2, size = $3, updated_at = $4, version = $5
-                     where id = $1 and version = $6",
-                )
-                .bind(q.id.0)
-                .bind(q.name.as_str())
-                .bind(q.size as i64)
-                .bind(us(q.meta.updated_at))
-                .bind(q.meta.version)
-                .bind(expected_version)
-                .execute(&mut *c)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    return Err(StoreError::Stale { entity: "quota" });
-                }
-                replace_quota_types(c, &q).await?;
-                write_change(c, &change).await
-            })
+            let taken: Option<i64> = c
+                .prepare_cached("select taken from quotas where id = ?1")?
+                .query_row([q.id.0], |r| r.get(0))
+                .optional()?;
+            let taken = taken.ok_or(StoreError::NotFound { entity: "quota" })?;
+            if (q.size as i64) < taken {
+                return Err(StoreError::QuotaBelowTaken {
+                    quota_id: q.id,
+                    taken: taken as u32,
+                });
+            }
+            let n = c
+                .prepare_cached(
+                    "update quotas set name = ?2, size = ?3, updated_at = ?4, version = ?5
+                     where id = ?1 and version = ?6",
+                )?
+                .execute(params![
+                    q.id.0,
+                    q.name.as_str(),
+                    q.size as i64,
+                    us(q.meta.updated_at),
+                    q.meta.version,
+                    expected_version,
+                ])?;
+            if n == 0 {
+                return Err(StoreError::Stale { entity: "quota" });
+            }
+            replace_quota_types(c, &q)?;
+            write_change(c, &change)
         })
         .await
     }
@@ -1146,42 +1084,36 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (h, demand, change) = (hold.clone(), demand.to_vec(), change.clone());
         self.write(move |c| {
-            Box::pin(async move {
-                sweep_and_take(c, h.event_id, h.meta.created_at, &demand).await?;
-                sqlx::query(
-                    "insert into holds (id, event_id, status, expires_at, created_by, device_id,
-                                        created_at, updated_at, version)
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(h.id.0)
-                .bind(h.event_id.0)
-                .bind(h.status.as_str())
-                .bind(us(h.expires_at))
-                .bind(h.created_by.0)
-                .bind(h.device_id.map(|d| d.0))
-                .bind(us(h.meta.created_at))
-                .bind(us(h.meta.updated_at))
-                .bind(h.meta.version)
-                .execute(&mut *c)
-                .await?;
-                for l in &h.lines {
-                    sqlx::query("insert into hold_lines (hold_id, ticket_type_id, quantity) values ($1, $2, $3)")
-                        .bind(h.id.0)
-                        .bind(l.ticket_type_id.0)
-                        .bind(l.quantity as i64)
-                        .execute(&mut *c)
-                        .await?;
-                }
-                for (q, n) in &demand {
-                    sqlx::query("insert into hold_quotas (hold_id, quota_id, quantity) values ($1, $2, $3)")
-                        .bind(h.id.0)
-                        .bind(q.0)
-                        .bind(*n as i64)
-                        .execute(&mut *c)
-                        .await?;
-                }
-                write_change(c, &change).await
-            })
+            sweep_and_take(c, h.event_id, h.meta.created_at, &demand)?;
+            c.prepare_cached(
+                "insert into holds (id, event_id, status, expires_at, created_by, device_id,
+                                    created_at, updated_at, version)
+                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                h.id.0,
+                h.event_id.0,
+                h.status.as_str(),
+                us(h.expires_at),
+                h.created_by.0,
+                h.device_id.map(|d| d.0),
+                us(h.meta.created_at),
+                us(h.meta.updated_at),
+                h.meta.version,
+            ])?;
+            let mut st = c.prepare_cached(
+                "insert into hold_lines (hold_id, ticket_type_id, quantity) values (?1, ?2, ?3)",
+            )?;
+            for l in &h.lines {
+                st.execute(params![h.id.0, l.ticket_type_id.0, l.quantity as i64])?;
+            }
+            let mut st = c.prepare_cached(
+                "insert into hold_quotas (hold_id, quota_id, quantity) values (?1, ?2, ?3)",
+            )?;
+            for (q, n) in &demand {
+                st.execute(params![h.id.0, q.0, *n as i64])?;
+            }
+            write_change(c, &change)
         })
         .await
     }
@@ -1194,10 +1126,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let change = change.clone();
         self.write(move |c| {
-            Box::pin(async move {
-                consume_hold(c, hold_id, "released", now).await?;
-                write_change(c, &change).await
-            })
+            consume_hold(c, hold_id, "released", now)?;
+            write_change(c, &change)
         })
         .await
     }
@@ -1225,60 +1155,55 @@ impl Store for SqliteStore {
     }
 
     async fn sweep_expired_holds(&self, now: DateTime<Utc>) -> StoreResult<u32> {
-        self.write(move |c| Box::pin(async move { sweep(c, None, now).await }))
-            .await
+        self.write(move |c| sweep(c, None, now)).await
     }
 
     async fn sell(&self, sale: &NewSale) -> StoreResult<()> {
         let sale = sale.clone();
-        self.write(move |c| Box::pin(async move { sell_tx(c, &sale).await }))
-            .await
+        self.write(move |c| sell_tx(c, &sale)).await
     }
 
     async fn cancel(&self, cancellation: &Cancellation) -> StoreResult<()> {
         let x = cancellation.clone();
         self.write(move |c| {
-            Box::pin(async move {
-                for t in &x.tickets {
-                    let n = sqlx::query(
-                        "update tickets set status = $2, updated_at = $3, version = $4
-                         where id = $1 and order_id = $5 and status = 'valid'",
-                    )
-                    .bind(t.id.0)
-                    .bind(t.status.as_str())
-                    .bind(us(t.meta.updated_at))
-                    .bind(t.meta.version)
-                    .bind(x.order.id.0)
-                    .execute(&mut *c)
-                    .await?
-                    .rows_affected();
-                    if n == 0 {
-                        return Err(StoreError::Conflict {
-                            constraint: "ticket_not_valid".into(),
-                        });
-                    }
-                }
-                let o = &x.order;
-                let n = sqlx::query(
-                    "update orders set status = $2, total_minor = $3, updated_at = $4, version = $5
-                     where id = $1 and version = $6",
-                )
-                .bind(o.id.0)
-                .bind(o.status.as_str())
-                .bind(o.total.minor)
-                .bind(us(o.meta.updated_at))
-                .bind(o.meta.version)
-                .bind(x.expected_version)
-                .execute(&mut *c)
-                .await?
-                .rows_affected();
+            let mut st = c.prepare_cached(
+                "update tickets set status = ?2, updated_at = ?3, version = ?4
+                 where id = ?1 and order_id = ?5 and status = 'valid'",
+            )?;
+            for t in &x.tickets {
+                let n = st.execute(params![
+                    t.id.0,
+                    t.status.as_str(),
+                    us(t.meta.updated_at),
+                    t.meta.version,
+                    x.order.id.0,
+                ])?;
                 if n == 0 {
-                    return Err(stale_or_missing(c, "orders", "order", o.id.0).await);
+                    return Err(StoreError::Conflict {
+                        constraint: "ticket_not_valid".into(),
+                    });
                 }
-                give_back(c, &x.release).await?;
-                door::insert_revocations(c, &x.revoke).await?;
-                write_change(c, &x.change).await
-            })
+            }
+            let o = &x.order;
+            let n = c
+                .prepare_cached(
+                    "update orders set status = ?2, total_minor = ?3, updated_at = ?4, version = ?5
+                     where id = ?1 and version = ?6",
+                )?
+                .execute(params![
+                    o.id.0,
+                    o.status.as_str(),
+                    o.total.minor,
+                    us(o.meta.updated_at),
+                    o.meta.version,
+                    x.expected_version,
+                ])?;
+            if n == 0 {
+                return Err(stale_or_missing(c, "orders", "order", o.id.0));
+            }
+            give_back(c, &x.release)?;
+            door::insert_revocations(c, &x.revoke)?;
+            write_change(c, &x.change)
         })
         .await
     }
@@ -1359,10 +1284,8 @@ impl Store for SqliteStore {
         change: &Change,
     ) -> StoreResult<()> {
         let (k, change) = (key.clone(), change.clone());
-        self.write(move |c| {
-            Box::pin(async move { door::put_event_key(c, &k, secret, &change).await })
-        })
-        .await
+        self.write(move |c| door::put_event_key(c, &k, secret, &change))
+            .await
     }
 
     async fn event_keys(&self, event_id: EventId) -> StoreResult<Vec<EventKey>> {
@@ -1396,10 +1319,8 @@ impl Store for SqliteStore {
         change: &Change,
     ) -> StoreResult<()> {
         let (i, r, change) = (issued.clone(), revoke.cloned(), change.clone());
-        self.write(move |c| {
-            Box::pin(async move { door::put_ticket_secret(c, &i, r.as_ref(), &change).await })
-        })
-        .await
+        self.write(move |c| door::put_ticket_secret(c, &i, r.as_ref(), &change))
+            .await
     }
 
     async fn add_revocations(
@@ -1409,10 +1330,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (r, change) = (revocations.to_vec(), change.clone());
         self.write(move |c| {
-            Box::pin(async move {
-                door::insert_revocations(c, &r).await?;
-                write_change(c, &change).await
-            })
+            door::insert_revocations(c, &r)?;
+            write_change(c, &change)
         })
         .await
     }
@@ -1435,12 +1354,8 @@ impl Store for SqliteStore {
         change: &Change,
     ) -> StoreResult<()> {
         let (b, change) = (block.cloned(), change.clone());
-        self.write(move |c| {
-            Box::pin(
-                async move { door::set_block(c, event_id, ticket_id, b.as_ref(), &change).await },
-            )
-        })
-        .await
+        self.write(move |c| door::set_block(c, event_id, ticket_id, b.as_ref(), &change))
+            .await
     }
 
     async fn blocks(&self, event_id: EventId) -> StoreResult<Vec<Block>> {
@@ -1455,7 +1370,7 @@ impl Store for SqliteStore {
 
     async fn create_checkin_list(&self, list: &CheckinList, change: &Change) -> StoreResult<()> {
         let (l, change) = (list.clone(), change.clone());
-        self.write(move |c| Box::pin(async move { door::upsert_list(c, &l, false, &change).await }))
+        self.write(move |c| door::upsert_list(c, &l, false, &change))
             .await
     }
 
@@ -1466,10 +1381,8 @@ impl Store for SqliteStore {
         change: &Change,
     ) -> StoreResult<()> {
         let (l, change) = (list.clone(), change.clone());
-        self.write(move |c| {
-            Box::pin(async move { door::update_list(c, &l, expected_version, &change).await })
-        })
-        .await
+        self.write(move |c| door::update_list(c, &l, expected_version, &change))
+            .await
     }
 
     async fn get_checkin_list(&self, id: CheckinListId) -> StoreResult<CheckinList> {
@@ -1495,20 +1408,19 @@ impl Store for SqliteStore {
 
     async fn import_event(&self, event: &Event, change: &Change) -> StoreResult<()> {
         let (e, change) = (event.clone(), change.clone());
-        self.write(move |c| Box::pin(async move { door::import_event(c, &e, &change).await }))
+        self.write(move |c| door::import_event(c, &e, &change))
             .await
     }
 
     async fn import_checkin_list(&self, list: &CheckinList, change: &Change) -> StoreResult<()> {
         let (l, change) = (list.clone(), change.clone());
-        self.write(move |c| Box::pin(async move { door::upsert_list(c, &l, true, &change).await }))
+        self.write(move |c| door::upsert_list(c, &l, true, &change))
             .await
     }
 
     async fn redeem(&self, attempt: &ScanAttempt, decide: Decide) -> StoreResult<ScanOutcome> {
         let a = attempt.clone();
-        self.write(move |c| Box::pin(async move { door::redeem(c, &a, &decide).await }))
-            .await
+        self.write(move |c| door::redeem(c, &a, &decide)).await
     }
 
     async fn list_scans(
@@ -1533,6 +1445,10 @@ impl Store for SqliteStore {
 
     async fn checkin_counts(&self, list_id: CheckinListId) -> StoreResult<(u64, u64)> {
         door::checkin_counts(&self.read, list_id).await
+    }
+
+    async fn sales_summary(&self, since: DateTime<Utc>) -> StoreResult<Vec<crate::EventSales>> {
+        report::sales_summary(&self.read, us(since)).await
     }
 
     async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
@@ -1597,16 +1513,16 @@ fn escape_like(s: &str) -> String {
 }
 
 /// Move an active hold to `status`, giving its units back.
-async fn consume_hold(
-    c: &mut SqliteConnection,
+fn consume_hold(
+    c: &Connection,
     hold_id: HoldId,
     status: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let current: Option<String> = sqlx::query_scalar("select status from holds where id = $1")
-        .bind(hold_id.0)
-        .fetch_optional(&mut *c)
-        .await?;
+    let current: Option<String> = c
+        .prepare_cached("select status from holds where id = ?1")?
+        .query_row([hold_id.0], |r| r.get(0))
+        .optional()?;
     match current.as_deref() {
         None => return Err(StoreError::NotFound { entity: "hold" }),
         Some("active") => {}
@@ -1616,95 +1532,81 @@ async fn consume_hold(
             })
         }
     }
-    give_back_hold(c, hold_id.0).await?;
-    sqlx::query(
-        "update holds set status = $2, updated_at = $3, version = version + 1 where id = $1",
-    )
-    .bind(hold_id.0)
-    .bind(status)
-    .bind(us(now))
-    .execute(&mut *c)
-    .await?;
+    give_back_hold(c, hold_id.0)?;
+    c.prepare_cached(
+        "update holds set status = ?2, updated_at = ?3, version = version + 1 where id = ?1",
+    )?
+    .execute(params![hold_id.0, status, us(now)])?;
     Ok(())
 }
 
-async fn sell_tx(c: &mut SqliteConnection, sale: &NewSale) -> StoreResult<()> {
+fn sell_tx(c: &Connection, sale: &NewSale) -> StoreResult<()> {
     let o = &sale.order;
     let now = o.meta.created_at;
     match sale.hold {
         // The sweep must come first here: a lapsed hold is expired, not consumed.
         Some(h) => {
-            sweep(c, Some(o.event_id), now).await?;
-            consume_hold(c, h, "consumed", now).await?;
-            take(c, &sale.demand).await?;
+            sweep(c, Some(o.event_id), now)?;
+            consume_hold(c, h, "consumed", now)?;
+            take(c, &sale.demand)?;
         }
-        None => sweep_and_take(c, o.event_id, now, &sale.demand).await?,
+        None => sweep_and_take(c, o.event_id, now, &sale.demand)?,
     }
-    // Everything else of the sale in one script: the order, its tickets and their quota links,
-    // the audit and outbox rows.
-    let mut q = QueryBuilder::new("");
-    push_inserts(
-        &mut q,
+    c.prepare_cached(
         "insert into orders (id, code, event_id, buyer_name, buyer_email, channel, payment_method,
                              status, total_minor, currency, created_by, device_id,
-                             created_at, updated_at, version) ",
-        15,
-        std::slice::from_ref(o),
-        |b, o| {
-            b.push_bind(o.id.0)
-                .push_bind(o.code.as_str())
-                .push_bind(o.event_id.0)
-                .push_bind(o.buyer_name.as_ref().map(Name::as_str))
-                .push_bind(o.buyer_email.as_ref().map(Email::as_str))
-                .push_bind(o.channel.as_str())
-                .push_bind(o.payment_method.as_str())
-                .push_bind(o.status.as_str())
-                .push_bind(o.total.minor)
-                .push_bind(o.total.currency.code())
-                .push_bind(o.created_by.0)
-                .push_bind(o.device_id.map(|d| d.0))
-                .push_bind(us(o.meta.created_at))
-                .push_bind(us(o.meta.updated_at))
-                .push_bind(o.meta.version);
-        },
-    );
-    push_inserts(
-        &mut q,
-        "insert into tickets (id, order_id, event_id, ticket_type_id, price_minor, currency,
-                              attendee_name, status, created_at, updated_at, version) ",
-        11,
-        &sale.tickets,
-        |b, t| {
-            b.push_bind(t.id.0)
-                .push_bind(t.order_id.0)
-                .push_bind(t.event_id.0)
-                .push_bind(t.ticket_type_id.0)
-                .push_bind(t.price.minor)
-                .push_bind(t.price.currency.code())
-                .push_bind(t.attendee_name.as_ref().map(Name::as_str))
-                .push_bind(t.status.as_str())
-                .push_bind(us(t.meta.created_at))
-                .push_bind(us(t.meta.updated_at))
-                .push_bind(t.meta.version);
-        },
-    );
-    push_inserts(
-        &mut q,
-        "insert into ticket_quotas (ticket_id, quota_id) ",
-        2,
-        &sale.ticket_quotas,
-        |b, (t, qu)| {
-            b.push_bind(t.0).push_bind(qu.0);
-        },
-    );
-    push_change(&mut q, &sale.change);
-    run_script(c, q).await.map_err(|e| match e {
-        // Only the orders table has a `code`.
+                             created_at, updated_at, version)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        o.id.0,
+        o.code.as_str(),
+        o.event_id.0,
+        o.buyer_name.as_ref().map(Name::as_str),
+        o.buyer_email.as_ref().map(Email::as_str),
+        o.channel.as_str(),
+        o.payment_method.as_str(),
+        o.status.as_str(),
+        o.total.minor,
+        o.total.currency.code(),
+        o.created_by.0,
+        o.device_id.map(|d| d.0),
+        us(o.meta.created_at),
+        us(o.meta.updated_at),
+        o.meta.version,
+    ])
+    .map_err(|e| match StoreError::from(e) {
         StoreError::Conflict { constraint } if constraint.contains("code") => {
             StoreError::Conflict {
                 constraint: "orders_code_key".into(),
             }
         }
         other => other,
-    })
+    })?;
+    let mut st = c.prepare_cached(
+        "insert into tickets (id, order_id, event_id, ticket_type_id, price_minor, currency,
+                              attendee_name, status, created_at, updated_at, version)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for t in &sale.tickets {
+        st.execute(params![
+            t.id.0,
+            t.order_id.0,
+            t.event_id.0,
+            t.ticket_type_id.0,
+            t.price.minor,
+            t.price.currency.code(),
+            t.attendee_name.as_ref().map(Name::as_str),
+            t.status.as_str(),
+            us(t.meta.created_at),
+            us(t.meta.updated_at),
+            t.meta.version,
+        ])?;
+    }
+    let mut st =
+        c.prepare_cached("insert into ticket_quotas (ticket_id, quota_id) values (?1, ?2)")?;
+    for (t, q) in &sale.ticket_quotas {
+        st.execute(params![t.0, q.0])?;
+    }
+    write_change(c, &sale.change)
 }

@@ -1,8 +1,9 @@
 //! The door on SQLite: keys, secrets, revocation and block lists, check-in lists and scans.
 //! Every write runs in the single writer, which is what serialises scans of one ticket.
 
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
-use sqlx::{QueryBuilder, Row};
+use rusqlite::{params, Connection};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::Row;
 use uuid::Uuid;
 
 use admit_core::audit::Change;
@@ -12,10 +13,7 @@ use admit_core::secret::{KeyId, PublicKey, SecretFingerprint};
 use admit_core::text::Name;
 use admit_core::*;
 
-use super::{
-    corrupt, dom, from_us, meta, opt_from_us, push_change, push_inserts, run_script,
-    stale_or_missing, us, write_change,
-};
+use super::{corrupt, dom, from_us, meta, opt_from_us, stale_or_missing, us, write_change};
 use crate::{
     Block, Decide, EventKey, IssuedSecret, Revocation, ScanAttempt, ScanContext, ScanOutcome,
     ScanRecord, StoreError, StoreResult, TicketView,
@@ -45,39 +43,35 @@ pub(super) fn event_key_from(row: &SqliteRow) -> StoreResult<EventKey> {
     })
 }
 
-pub(super) async fn put_event_key(
-    c: &mut SqliteConnection,
+pub(super) fn put_event_key(
+    c: &Connection,
     k: &EventKey,
     secret: Option<[u8; 32]>,
     change: &Change,
 ) -> StoreResult<()> {
-    sqlx::query(
+    c.prepare_cached(
         "insert into event_keys (event_id, key_id, public_key, retired, created_at, updated_at, version)
-         values ($1, $2, $3, $4, $5, $6, $7)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          on conflict (event_id, key_id) do update
          set retired = max(event_keys.retired, excluded.retired), updated_at = excluded.updated_at, version = excluded.version",
-    )
-    .bind(k.event_id.0)
-    .bind(k.key_id.0 as i64)
-    .bind(k.public_key.to_bytes().to_vec())
-    .bind(k.retired)
-    .bind(us(k.meta.created_at))
-    .bind(us(k.meta.updated_at))
-    .bind(k.meta.version)
-    .execute(&mut *c)
-    .await?;
+    )?
+    .execute(params![
+        k.event_id.0,
+        k.key_id.0 as i64,
+        k.public_key.to_bytes().to_vec(),
+        k.retired,
+        us(k.meta.created_at),
+        us(k.meta.updated_at),
+        k.meta.version,
+    ])?;
     if let Some(secret) = secret {
-        sqlx::query(
-            "insert into event_signing_keys (event_id, key_id, secret_key) values ($1, $2, $3)
+        c.prepare_cached(
+            "insert into event_signing_keys (event_id, key_id, secret_key) values (?1, ?2, ?3)
              on conflict do nothing",
-        )
-        .bind(k.event_id.0)
-        .bind(k.key_id.0 as i64)
-        .bind(secret.to_vec())
-        .execute(&mut *c)
-        .await?;
+        )?
+        .execute(params![k.event_id.0, k.key_id.0 as i64, secret.to_vec()])?;
     }
-    write_change(c, change).await
+    write_change(c, change)
 }
 
 pub(super) async fn signing_key(
@@ -114,53 +108,53 @@ pub(super) fn issued_from(row: &SqliteRow) -> StoreResult<IssuedSecret> {
     })
 }
 
-pub(super) async fn insert_revocations(
-    c: &mut SqliteConnection,
-    revs: &[Revocation],
-) -> StoreResult<()> {
+pub(super) fn insert_revocations(c: &Connection, revs: &[Revocation]) -> StoreResult<()> {
+    if revs.is_empty() {
+        return Ok(());
+    }
+    let mut st = c.prepare_cached(
+        "insert into revocations (event_id, fingerprint, ticket_id, reason, at)
+         values (?1, ?2, ?3, ?4, ?5) on conflict do nothing",
+    )?;
     for r in revs {
-        sqlx::query(
-            "insert into revocations (event_id, fingerprint, ticket_id, reason, at)
-             values ($1, $2, $3, $4, $5) on conflict do nothing",
-        )
-        .bind(r.event_id.0)
-        .bind(r.fingerprint.0.to_vec())
-        .bind(r.ticket_id.0)
-        .bind(&r.reason)
-        .bind(us(r.at))
-        .execute(&mut *c)
-        .await?;
+        st.execute(params![
+            r.event_id.0,
+            r.fingerprint.0.to_vec(),
+            r.ticket_id.0,
+            r.reason,
+            us(r.at),
+        ])?;
     }
     Ok(())
 }
 
-pub(super) async fn put_ticket_secret(
-    c: &mut SqliteConnection,
+pub(super) fn put_ticket_secret(
+    c: &Connection,
     s: &IssuedSecret,
     revoke: Option<&Revocation>,
     change: &Change,
 ) -> StoreResult<()> {
     let sql = if revoke.is_some() {
         "insert into ticket_secrets (ticket_id, event_id, secret, fingerprint, key_id, issued_at)
-         values ($1, $2, $3, $4, $5, $6)
+         values (?1, ?2, ?3, ?4, ?5, ?6)
          on conflict (ticket_id) do update set secret = excluded.secret,
              fingerprint = excluded.fingerprint, key_id = excluded.key_id, issued_at = excluded.issued_at"
     } else {
         "insert into ticket_secrets (ticket_id, event_id, secret, fingerprint, key_id, issued_at)
-         values ($1, $2, $3, $4, $5, $6)"
+         values (?1, ?2, ?3, ?4, ?5, ?6)"
     };
     if let Some(r) = revoke {
-        insert_revocations(c, std::slice::from_ref(r)).await?;
+        insert_revocations(c, std::slice::from_ref(r))?;
     }
-    sqlx::query(sql)
-        .bind(s.ticket_id.0)
-        .bind(s.event_id.0)
-        .bind(&s.secret)
-        .bind(s.fingerprint.0.to_vec())
-        .bind(s.key_id.0 as i64)
-        .bind(us(s.issued_at))
-        .execute(&mut *c)
-        .await
+    c.prepare_cached(sql)?
+        .execute(params![
+            s.ticket_id.0,
+            s.event_id.0,
+            s.secret,
+            s.fingerprint.0.to_vec(),
+            s.key_id.0 as i64,
+            us(s.issued_at),
+        ])
         .map_err(|e| match StoreError::from(e) {
             StoreError::Conflict { constraint } if constraint.contains("ticket_id") => {
                 StoreError::Conflict {
@@ -169,7 +163,7 @@ pub(super) async fn put_ticket_secret(
             }
             other => other,
         })?;
-    write_change(c, change).await
+    write_change(c, change)
 }
 
 pub(super) fn revocation_from(r: &SqliteRow) -> StoreResult<Revocation> {
@@ -191,8 +185,8 @@ pub(super) fn block_from(r: &SqliteRow) -> StoreResult<Block> {
     })
 }
 
-pub(super) async fn set_block(
-    c: &mut SqliteConnection,
+pub(super) fn set_block(
+    c: &Connection,
     event_id: EventId,
     ticket_id: TicketId,
     block: Option<&Block>,
@@ -200,26 +194,18 @@ pub(super) async fn set_block(
 ) -> StoreResult<()> {
     match block {
         Some(b) => {
-            sqlx::query(
-                "insert into blocks (event_id, ticket_id, reason, at) values ($1, $2, $3, $4)
+            c.prepare_cached(
+                "insert into blocks (event_id, ticket_id, reason, at) values (?1, ?2, ?3, ?4)
                  on conflict (event_id, ticket_id) do update set reason = excluded.reason, at = excluded.at",
-            )
-            .bind(event_id.0)
-            .bind(ticket_id.0)
-            .bind(&b.reason)
-            .bind(us(b.at))
-            .execute(&mut *c)
-            .await?;
+            )?
+            .execute(params![event_id.0, ticket_id.0, b.reason, us(b.at)])?;
         }
         None => {
-            sqlx::query("delete from blocks where event_id = $1 and ticket_id = $2")
-                .bind(event_id.0)
-                .bind(ticket_id.0)
-                .execute(&mut *c)
-                .await?;
+            c.prepare_cached("delete from blocks where event_id = ?1 and ticket_id = ?2")?
+                .execute(params![event_id.0, ticket_id.0])?;
         }
     }
-    write_change(c, change).await
+    write_change(c, change)
 }
 
 pub(super) fn list_from(row: &SqliteRow) -> StoreResult<CheckinList> {
@@ -259,8 +245,8 @@ fn list_json(l: &CheckinList) -> (String, String) {
 }
 
 /// Insert a list; with `only_if_newer`, an existing row is overwritten only by a higher version.
-pub(super) async fn upsert_list(
-    c: &mut SqliteConnection,
+pub(super) fn upsert_list(
+    c: &Connection,
     l: &CheckinList,
     only_if_newer: bool,
     change: &Change,
@@ -282,126 +268,121 @@ pub(super) async fn upsert_list(
         "insert into checkin_lists (id, event_id, name, admitted, admit_pending, allow_multi_entry,
              allow_entry_after_exit, admission_opens, admission_closes, max_entries_total,
              max_entries_per_day, gates, created_at, updated_at, version)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) {conflict}"
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) {conflict}"
     );
-    sqlx::query(&sql)
-        .bind(l.id.0)
-        .bind(l.event_id.0)
-        .bind(l.name.as_str())
-        .bind(admitted)
-        .bind(l.admit_pending)
-        .bind(l.allow_multi_entry)
-        .bind(l.allow_entry_after_exit)
-        .bind(l.admission_opens.map(us))
-        .bind(l.admission_closes.map(us))
-        .bind(l.max_entries_total.map(|v| v as i64))
-        .bind(l.max_entries_per_day.map(|v| v as i64))
-        .bind(gates)
-        .bind(us(l.meta.created_at))
-        .bind(us(l.meta.updated_at))
-        .bind(l.meta.version)
-        .execute(&mut *c)
-        .await?;
-    write_change(c, change).await
+    c.prepare_cached(&sql)?.execute(params![
+        l.id.0,
+        l.event_id.0,
+        l.name.as_str(),
+        admitted,
+        l.admit_pending,
+        l.allow_multi_entry,
+        l.allow_entry_after_exit,
+        l.admission_opens.map(us),
+        l.admission_closes.map(us),
+        l.max_entries_total.map(|v| v as i64),
+        l.max_entries_per_day.map(|v| v as i64),
+        gates,
+        us(l.meta.created_at),
+        us(l.meta.updated_at),
+        l.meta.version,
+    ])?;
+    write_change(c, change)
 }
 
-pub(super) async fn update_list(
-    c: &mut SqliteConnection,
+pub(super) fn update_list(
+    c: &Connection,
     l: &CheckinList,
     expected_version: i64,
     change: &Change,
 ) -> StoreResult<()> {
     let (admitted, gates) = list_json(l);
-    let n = sqlx::query(
-        "update checkin_lists set name = $2, admitted = $3, admit_pending = $4, allow_multi_entry = $5,
-             allow_entry_after_exit = $6, admission_opens = $7, admission_closes = $8,
-             max_entries_total = $9, max_entries_per_day = $10, gates = $11,
-             updated_at = $12, version = $13
-         where id = $1 and version = $14",
-    )
-    .bind(l.id.0)
-    .bind(l.name.as_str())
-    .bind(admitted)
-    .bind(l.admit_pending)
-    .bind(l.allow_multi_entry)
-    .bind(l.allow_entry_after_exit)
-    .bind(l.admission_opens.map(us))
-    .bind(l.admission_closes.map(us))
-    .bind(l.max_entries_total.map(|v| v as i64))
-    .bind(l.max_entries_per_day.map(|v| v as i64))
-    .bind(gates)
-    .bind(us(l.meta.updated_at))
-    .bind(l.meta.version)
-    .bind(expected_version)
-    .execute(&mut *c)
-    .await?
-    .rows_affected();
+    let n = c
+        .prepare_cached(
+            "update checkin_lists set name = ?2, admitted = ?3, admit_pending = ?4,
+                 allow_multi_entry = ?5, allow_entry_after_exit = ?6, admission_opens = ?7,
+                 admission_closes = ?8, max_entries_total = ?9, max_entries_per_day = ?10,
+                 gates = ?11, updated_at = ?12, version = ?13
+             where id = ?1 and version = ?14",
+        )?
+        .execute(params![
+            l.id.0,
+            l.name.as_str(),
+            admitted,
+            l.admit_pending,
+            l.allow_multi_entry,
+            l.allow_entry_after_exit,
+            l.admission_opens.map(us),
+            l.admission_closes.map(us),
+            l.max_entries_total.map(|v| v as i64),
+            l.max_entries_per_day.map(|v| v as i64),
+            gates,
+            us(l.meta.updated_at),
+            l.meta.version,
+            expected_version,
+        ])?;
     if n == 0 {
-        return Err(stale_or_missing(c, "checkin_lists", "checkin list", l.id.0).await);
+        return Err(stale_or_missing(c, "checkin_lists", "checkin list", l.id.0));
     }
-    write_change(c, change).await
+    write_change(c, change)
 }
 
-pub(super) async fn import_event(
-    c: &mut SqliteConnection,
-    e: &Event,
-    change: &Change,
-) -> StoreResult<()> {
-    sqlx::query(
+pub(super) fn import_event(c: &Connection, e: &Event, change: &Change) -> StoreResult<()> {
+    c.prepare_cached(
         "insert into events (id, name, description, venue, starts_at, ends_at, time_zone,
                              status, category_id, created_at, updated_at, version)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, null, $9, $10, $11)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, null, ?9, ?10, ?11)
          on conflict (id) do update set name = excluded.name, description = excluded.description,
              venue = excluded.venue, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
              time_zone = excluded.time_zone, status = excluded.status,
              updated_at = excluded.updated_at, version = excluded.version
          where excluded.version > events.version",
-    )
-    .bind(e.id.0)
-    .bind(e.name.as_str())
-    .bind(e.description.as_str())
-    .bind(e.venue.as_str())
-    .bind(us(e.starts_at))
-    .bind(us(e.ends_at))
-    .bind(e.time_zone.name())
-    .bind(e.status.as_str())
-    .bind(us(e.meta.created_at))
-    .bind(us(e.meta.updated_at))
-    .bind(e.meta.version)
-    .execute(&mut *c)
-    .await?;
-    write_change(c, change).await
+    )?
+    .execute(params![
+        e.id.0,
+        e.name.as_str(),
+        e.description.as_str(),
+        e.venue.as_str(),
+        us(e.starts_at),
+        us(e.ends_at),
+        e.time_zone.name(),
+        e.status.as_str(),
+        us(e.meta.created_at),
+        us(e.meta.updated_at),
+        e.meta.version,
+    ])?;
+    write_change(c, change)
 }
 
 /// The answer already given for this nonce, or the context for a new decision. One statement
 /// reads the nonce, the ticket with its order and type, the revocation and block lists and the
-/// ticket's counted scans on the list: each statement is a round trip to SQLite's worker
-/// thread, and this is the door's hot path.
-async fn scan_context(
-    c: &mut SqliteConnection,
-    a: &ScanAttempt,
-) -> StoreResult<Result<ScanContext, String>> {
-    let row = sqlx::query(
-        "select (select answer from scans where nonce = $1) as answer,
-                exists(select 1 from revocations where event_id = $2 and fingerprint = $3) as revoked,
-                exists(select 1 from blocks where event_id = $2 and ticket_id = $4) as blocked,
+/// ticket's counted scans on the list: this is the door's hot path, and one cached statement
+/// stepped once costs less than six.
+fn scan_context(c: &Connection, a: &ScanAttempt) -> StoreResult<Result<ScanContext, String>> {
+    let mut st = c.prepare_cached(
+        "select (select answer from scans where nonce = ?1) as answer,
+                exists(select 1 from revocations where event_id = ?2 and fingerprint = ?3) as revoked,
+                exists(select 1 from blocks where event_id = ?2 and ticket_id = ?4) as blocked,
                 t.ticket_type_id, t.status as ticket_status, o.status as order_status,
                 t.attendee_name, tt.name as type_name, o.code,
                 (select json_group_array(json_array(s.at, s.direction, s.gate)) from scans s
-                 where s.ticket_id = $4 and s.list_id = $5 and s.counted) as history
+                 where s.ticket_id = ?4 and s.list_id = ?5 and s.counted) as history
          from (select 1) as one
-         left join tickets t on t.id = $4
+         left join tickets t on t.id = ?4
          left join orders o on o.id = t.order_id
          left join ticket_types tt on tt.id = t.ticket_type_id",
-    )
-    .bind(&a.nonce)
-    .bind(a.event_id.0)
-    .bind(a.fingerprint.map(|f| f.0.to_vec()))
-    .bind(a.ticket_id.map(|t| t.0))
-    .bind(a.list_id.0)
-    .fetch_one(&mut *c)
-    .await?;
-    if let Some(answer) = row.try_get::<Option<String>, _>("answer")? {
+    )?;
+    let mut rows = st.query(params![
+        a.nonce,
+        a.event_id.0,
+        a.fingerprint.map(|f| f.0.to_vec()),
+        a.ticket_id.map(|t| t.0),
+        a.list_id.0,
+    ])?;
+    let row = rows
+        .next()?
+        .ok_or_else(|| corrupt("scan context returned no row"))?;
+    if let Some(answer) = row.get::<_, Option<String>>("answer")? {
         return Ok(Err(answer));
     }
     if a.ticket_id.is_none() {
@@ -412,21 +393,27 @@ async fn scan_context(
             history: Vec::new(),
         }));
     }
-    let ticket = match row.try_get::<Option<Uuid>, _>("ticket_type_id")? {
+    let ticket = match row.get::<_, Option<Uuid>>("ticket_type_id")? {
         None => None,
         Some(type_id) => Some(TicketView {
             state: TicketState {
                 ticket_type_id: TicketTypeId(type_id),
-                ticket_status: dom(TicketStatus::parse("status", row.try_get("ticket_status")?))?,
-                order_status: dom(OrderStatus::parse("status", row.try_get("order_status")?))?,
+                ticket_status: dom(TicketStatus::parse(
+                    "status",
+                    &row.get::<_, String>("ticket_status")?,
+                ))?,
+                order_status: dom(OrderStatus::parse(
+                    "status",
+                    &row.get::<_, String>("order_status")?,
+                ))?,
             },
-            attendee_name: row.try_get("attendee_name")?,
-            ticket_type_name: row.try_get("type_name")?,
-            order_code: row.try_get("code")?,
+            attendee_name: row.get("attendee_name")?,
+            ticket_type_name: row.get("type_name")?,
+            order_code: row.get("code")?,
         }),
     };
     let history: Vec<(i64, String, Option<String>)> =
-        serde_json::from_str(row.try_get("history")?).map_err(corrupt)?;
+        serde_json::from_str(&row.get::<_, String>("history")?).map_err(corrupt)?;
     let mut history = history
         .into_iter()
         .map(|(at, direction, gate)| {
@@ -441,18 +428,14 @@ async fn scan_context(
     history.sort_by_key(|p| p.at);
     Ok(Ok(ScanContext {
         ticket,
-        revoked: row.try_get("revoked")?,
-        blocked: row.try_get("blocked")?,
+        revoked: row.get("revoked")?,
+        blocked: row.get("blocked")?,
         history,
     }))
 }
 
-pub(super) async fn redeem(
-    c: &mut SqliteConnection,
-    a: &ScanAttempt,
-    decide: &Decide,
-) -> StoreResult<ScanOutcome> {
-    let ctx = match scan_context(c, a).await? {
+pub(super) fn redeem(c: &Connection, a: &ScanAttempt, decide: &Decide) -> StoreResult<ScanOutcome> {
+    let ctx = match scan_context(c, a)? {
         Ok(ctx) => ctx,
         Err(answer) => {
             return Ok(ScanOutcome {
@@ -478,36 +461,31 @@ pub(super) async fn redeem(
         raw: if r.counted { None } else { a.raw.clone() },
     };
     let change = Change::default().sync(a.recorded_at, "scan", a.id.0, 1, &record);
-    // The scan and its outbox row in one script (one hop to sqlx's worker thread).
-    let mut q = QueryBuilder::new("");
-    push_inserts(
-        &mut q,
+    c.prepare_cached(
         "insert into scans (id, nonce, list_id, event_id, ticket_id, direction, device_id, gate,
-             user_id, at, recorded_at, verdict, explanation, counted, forced, raw, answer) ",
-        17,
-        std::slice::from_ref(a),
-        |b, a| {
-            b.push_bind(a.id.0)
-                .push_bind(&a.nonce)
-                .push_bind(a.list_id.0)
-                .push_bind(a.event_id.0)
-                .push_bind(a.ticket_id.map(|t| t.0))
-                .push_bind(a.direction.as_str())
-                .push_bind(a.device_id.map(|d| d.0))
-                .push_bind(a.gate.as_deref())
-                .push_bind(a.user_id.map(|u| u.0))
-                .push_bind(us(a.at))
-                .push_bind(us(a.recorded_at))
-                .push_bind(r.verdict.as_str())
-                .push_bind(&r.explanation)
-                .push_bind(r.counted)
-                .push_bind(r.forced)
-                .push_bind(if r.counted { None } else { a.raw.as_deref() })
-                .push_bind(&answer);
-        },
-    );
-    push_change(&mut q, &change);
-    run_script(c, q).await?;
+             user_id, at, recorded_at, verdict, explanation, counted, forced, raw, answer)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    )?
+    .execute(params![
+        a.id.0,
+        a.nonce,
+        a.list_id.0,
+        a.event_id.0,
+        a.ticket_id.map(|t| t.0),
+        a.direction.as_str(),
+        a.device_id.map(|d| d.0),
+        a.gate.as_deref(),
+        a.user_id.map(|u| u.0),
+        us(a.at),
+        us(a.recorded_at),
+        r.verdict.as_str(),
+        r.explanation,
+        r.counted,
+        r.forced,
+        if r.counted { None } else { a.raw.as_deref() },
+        answer,
+    ])?;
+    write_change(c, &change)?;
     Ok(ScanOutcome {
         answer: r.answer,
         duplicate: false,

@@ -1,0 +1,269 @@
+//! The desktop's state, built once at start-up: settings, the open store and who is logged in.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_store::StoreExt;
+
+use admit_api::{Admit, ErrorBody, Session};
+use admit_core::DeviceId;
+
+use crate::settings::{redact_url, StoredSettings, SETTINGS_FILE, SETTINGS_KEY};
+
+pub type CmdResult<T> = Result<T, ErrorBody>;
+
+/// An error made by the shell itself (the use cases make their own).
+pub fn fail(code: &'static str, message: impl Into<String>) -> ErrorBody {
+    ErrorBody {
+        code,
+        message: message.into(),
+        field: None,
+    }
+}
+
+pub fn api(e: admit_api::ApiError) -> ErrorBody {
+    if matches!(e, admit_api::ApiError::Internal(_)) {
+        tracing::error!(error = %e, "internal error");
+    }
+    e.to_json()
+}
+
+/// Wrong kiosk PINs in a row before the prompt locks for a while.
+const FREE_PIN_TRIES: u32 = 3;
+const PIN_LOCK: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+struct PinGuard {
+    failures: u32,
+    locked_until: Option<Instant>,
+}
+
+/// Writes the settings to disk.
+pub type Persist = Box<dyn Fn(&StoredSettings) -> CmdResult<()> + Send + Sync>;
+
+/// What the state needs from the window and the settings store, bound to the running app.
+pub struct Hooks {
+    pub persist: Persist,
+    pub fullscreen: Box<dyn Fn(bool) + Send + Sync>,
+}
+
+impl Hooks {
+    /// Settings written with tauri-plugin-store into the data folder; full screen on the main
+    /// window.
+    pub fn for_app<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> Hooks {
+        let (store_app, window_app) = (app.clone(), app.clone());
+        let file = data_dir.join(SETTINGS_FILE);
+        Hooks {
+            persist: Box::new(move |s| persist(&store_app, &file, s)),
+            fullscreen: Box::new(move |on| {
+                if let Some(w) = window_app.get_webview_window("main") {
+                    if let Err(e) = w.set_fullscreen(on) {
+                        tracing::warn!(error = %e, "could not change full screen");
+                    }
+                }
+            }),
+        }
+    }
+}
+
+pub struct Desktop {
+    hooks: Hooks,
+    data_dir: PathBuf,
+    settings: Mutex<StoredSettings>,
+    admit: Mutex<Option<Admit>>,
+    /// Why the chosen database could not be opened at start-up, for the first screen to show.
+    database_error: Mutex<Option<String>>,
+    session: Mutex<Option<Session>>,
+    pin: Mutex<PinGuard>,
+}
+
+impl Desktop {
+    pub fn new(data_dir: PathBuf, mut settings: StoredSettings, hooks: Hooks) -> Self {
+        if settings.device_id.is_none() {
+            settings.device_id = Some(DeviceId::new(Utc::now()).to_string());
+        }
+        if settings.device_name.trim().is_empty() {
+            settings.device_name = "This desk".into();
+        }
+        Desktop {
+            hooks,
+            data_dir,
+            settings: Mutex::new(settings),
+            admit: Mutex::new(None),
+            database_error: Mutex::new(None),
+            session: Mutex::new(None),
+            pin: Mutex::new(PinGuard::default()),
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The SQLite file used when nobody chose another place.
+    pub fn default_database(&self) -> String {
+        self.data_dir.join("admit.sqlite").display().to_string()
+    }
+
+    pub fn settings(&self) -> StoredSettings {
+        self.settings.lock().expect("settings").clone()
+    }
+
+    /// Change the settings and write them to disk before answering.
+    pub fn update_settings(
+        &self,
+        change: impl FnOnce(&mut StoredSettings),
+    ) -> CmdResult<StoredSettings> {
+        let mut guard = self.settings.lock().expect("settings");
+        let mut next = guard.clone();
+        change(&mut next);
+        (self.hooks.persist)(&next)?;
+        *guard = next.clone();
+        Ok(next)
+    }
+
+    pub fn device_id(&self) -> Option<DeviceId> {
+        self.settings
+            .lock()
+            .expect("settings")
+            .device_id
+            .as_deref()
+            .and_then(|s| DeviceId::parse("device_id", s).ok())
+    }
+
+    /// Open (and migrate) the store at `location`. On failure the previous store stays.
+    pub async fn open_database(&self, location: &str) -> CmdResult<()> {
+        // On its own task: the store's opening future is Send, but the compiler cannot show it
+        // for every borrow of `location` inside a command's future.
+        let owned = location.to_string();
+        let opened = tauri::async_runtime::spawn(async move { admit_store::open(&owned).await })
+            .await
+            .map_err(|e| fail("internal", format!("opening the database stopped: {e}")))?;
+        match opened {
+            Ok(store) => {
+                *self.admit.lock().expect("admit") = Some(Admit::new(store));
+                *self.database_error.lock().expect("database error") = None;
+                *self.session.lock().expect("session") = None;
+                Ok(())
+            }
+            Err(e) => {
+                let message = format!(
+                    "could not open the database at {}: {e}. Check the path or URL and that the server is running.",
+                    redact_url(location)
+                );
+                tracing::warn!(%message);
+                *self.database_error.lock().expect("database error") = Some(message.clone());
+                Err(fail("database_unavailable", message))
+            }
+        }
+    }
+
+    pub fn database_error(&self) -> Option<String> {
+        self.database_error.lock().expect("database error").clone()
+    }
+
+    pub fn has_database(&self) -> bool {
+        self.admit.lock().expect("admit").is_some()
+    }
+
+    pub fn admit(&self) -> CmdResult<Admit> {
+        self.admit
+            .lock()
+            .expect("admit")
+            .clone()
+            .ok_or_else(|| fail("setup_required", "choose where Admit keeps its data first"))
+    }
+
+    pub fn session(&self) -> CmdResult<Session> {
+        self.session
+            .lock()
+            .expect("session")
+            .clone()
+            .ok_or_else(|| fail("unauthenticated", "log in first"))
+    }
+
+    pub fn current_session(&self) -> Option<Session> {
+        self.session.lock().expect("session").clone()
+    }
+
+    pub fn set_session(&self, s: Option<Session>) {
+        *self.session.lock().expect("session") = s;
+    }
+
+    pub fn set_fullscreen(&self, on: bool) {
+        (self.hooks.fullscreen)(on)
+    }
+
+    pub fn kiosk(&self) -> bool {
+        self.settings.lock().expect("settings").kiosk
+    }
+
+    /// Refuse what a kiosk must not do: only the door works while it is locked.
+    pub fn not_in_kiosk(&self) -> CmdResult<()> {
+        if self.kiosk() {
+            Err(fail(
+                "forbidden",
+                "this device is in kiosk mode; leave kiosk mode with the PIN first",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Check a kiosk PIN, locking the prompt for a while after repeated wrong tries.
+    pub fn check_pin(&self, pin: &str) -> CmdResult<()> {
+        let hash = self
+            .settings
+            .lock()
+            .expect("settings")
+            .kiosk_pin_hash
+            .clone()
+            .ok_or_else(|| fail("conflict", "no kiosk PIN is set; set one in Settings"))?;
+        let mut guard = self.pin.lock().expect("pin guard");
+        if let Some(until) = guard.locked_until {
+            if Instant::now() < until {
+                let secs = (until - Instant::now()).as_secs() + 1;
+                return Err(fail(
+                    "locked_out",
+                    format!("too many wrong PINs; try again in {secs} s"),
+                ));
+            }
+        }
+        if crate::pin::verify(pin, &hash) {
+            *guard = PinGuard::default();
+            Ok(())
+        } else {
+            guard.failures += 1;
+            if guard.failures >= FREE_PIN_TRIES {
+                guard.locked_until = Some(Instant::now() + PIN_LOCK);
+            }
+            Err(fail("forbidden", "wrong PIN"))
+        }
+    }
+}
+
+/// Load the stored settings (defaults when there are none yet).
+pub fn load_settings<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> StoredSettings {
+    let loaded = app
+        .store(data_dir.join(SETTINGS_FILE))
+        .ok()
+        .and_then(|store| store.get(SETTINGS_KEY))
+        .and_then(|v| serde_json::from_value(v).ok());
+    loaded.unwrap_or_default()
+}
+
+fn persist<R: Runtime>(app: &AppHandle<R>, file: &Path, s: &StoredSettings) -> CmdResult<()> {
+    let store = app
+        .store(file)
+        .map_err(|e| fail("internal", format!("settings could not be opened: {e}")))?;
+    store.set(
+        SETTINGS_KEY,
+        serde_json::to_value(s).map_err(|e| fail("internal", e.to_string()))?,
+    );
+    store
+        .save()
+        .map_err(|e| fail("internal", format!("settings could not be saved: {e}")))
+}

@@ -1,0 +1,517 @@
+// End-to-end scenario against the real desktop window, through tauri-driver's WebDriver
+// endpoint. Plain Node (20+) with fetch, so it needs no packages of its own; scripts/e2e starts
+// the display and the driver and passes their whereabouts in the environment:
+//
+//   ADMIT_E2E_WEBDRIVER  e.g. http://127.0.0.1:4444
+//   ADMIT_E2E_APP        absolute path of the admit-desktop binary
+//   ADMIT_E2E_ARTIFACTS  folder for one screenshot per step
+import { mkdir, writeFile } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+
+import { APP, BASE, ELEMENT, Session, WebDriverError, http, sleep } from "./webdriver.mjs";
+
+const ARTIFACTS = process.env.ADMIT_E2E_ARTIFACTS ?? "target/e2e";
+if (!BASE || !APP || !isAbsolute(APP)) {
+  console.error("e2e: set ADMIT_E2E_WEBDRIVER and ADMIT_E2E_APP (an absolute path); scripts/e2e does this");
+  process.exit(2);
+}
+
+// Debug builds hash passwords and open SQLite noticeably slower than release builds.
+const WAIT_MS = 30_000;
+const KEY_ENTER = "\uE007";
+const KEY_RIGHT = "\uE014";
+
+async function waitReady() {
+  const until = Date.now() + WAIT_MS;
+  let last = "no answer";
+  while (Date.now() < until) {
+    try {
+      const s = await http("GET", "/status");
+      if (s?.ready) return;
+      last = `not ready: ${s?.message ?? JSON.stringify(s)}`;
+    } catch (e) {
+      last = e.message;
+    }
+    await sleep(200);
+  }
+  throw reported(`the WebDriver at ${BASE} was not ready within ${WAIT_MS / 1000} s (${last})`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steps, waits and what a failure reports.
+
+class StepFailure extends Error {
+  constructor(expected, shown) {
+    super(`expected ${expected}`);
+    this.expected = expected;
+    this.shown = shown;
+  }
+}
+
+let s; // the session
+const tid = (id) => `[data-testid="${id}"]`;
+
+/** What a person would see right now: the screen's name, its error boxes and its text. */
+async function screenNow() {
+  try {
+    return await s.js(`
+      const vis = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+      const screens = [...document.querySelectorAll('[data-testid^="screen-"]')].map((e) => e.dataset.testid);
+      const errors = [...document.querySelectorAll('[data-testid="error"], [data-testid="database-error"]')]
+        .filter(vis).map((e) => e.innerText.trim());
+      const verdict = document.querySelector('[data-testid="verdict"]');
+      const text = (document.body.innerText || "").replace(/\\s+/g, " ").trim();
+      return [
+        "screen " + (screens.join(", ") || "(none)"),
+        errors.length ? "errors: " + errors.join(" | ") : "",
+        verdict ? "verdict " + verdict.dataset.verdict + " (" + verdict.className + ")" : "",
+        "text: " + (text.length > 700 ? text.slice(0, 700) + "…" : text),
+      ].filter(Boolean).join("; ");
+    `);
+  } catch (e) {
+    return `(could not read the screen: ${e.message})`;
+  }
+}
+
+/**
+ * Polls `probe` until it returns a truthy value, which is returned. `probe` may also return
+ * `{ ok: false, saw }` to say what it saw; that goes into the failure message.
+ */
+async function waitFor(expected, probe, timeoutMs = WAIT_MS) {
+  const until = Date.now() + timeoutMs;
+  let saw = "";
+  for (;;) {
+    try {
+      const r = await probe();
+      if (r && !(typeof r === "object" && r.ok === false)) return r;
+      if (r && typeof r === "object" && "saw" in r) saw = String(r.saw);
+    } catch (e) {
+      if (!(e instanceof WebDriverError)) throw e;
+      saw = e.message;
+    }
+    if (Date.now() > until) {
+      throw new StepFailure(expected, `${saw ? `${saw}; ` : ""}${await screenNow()}`);
+    }
+    await sleep(150);
+  }
+}
+
+/** The first visible element for a CSS selector (or data-testid), waiting for it. */
+async function find(selector, { index = 0, within = null } = {}) {
+  const css = /^[a-z0-9-]+$/.test(selector) ? tid(selector) : selector;
+  return waitFor(`${css}${index ? ` #${index + 1}` : ""} to be shown`, async () => {
+    const els = within ? await http("POST", `${s.path}/element/${within}/elements`, { using: "css selector", value: css }).then((f) => f.map((x) => x[ELEMENT])) : await s.all(css);
+    const shown = [];
+    for (const el of els) if (await s.displayed(el)) shown.push(el);
+    return shown[index] ?? { ok: false, saw: `${shown.length} shown of ${els.length} found` };
+  });
+}
+
+async function click(selector, opts) {
+  const el = await find(selector, opts);
+  await waitFor(`${selector} to be enabled`, async () => (await s.prop(el, "disabled")) !== true || { ok: false, saw: "disabled" });
+  await s.click(el);
+  return el;
+}
+
+/** Types like a person: focus by clicking, clear what is there, then the keys. */
+async function type(selector, text, { clear = true, opts } = {}) {
+  const el = await find(selector, opts);
+  await s.click(el);
+  if (clear) await s.clear(el);
+  await s.keys(el, text);
+  return el;
+}
+
+/**
+ * Types a wall-clock time into a datetime-local field part by part, as a person does in
+ * WebKit's segmented field: month, day, year, hour, minute (the order of the C locale that
+ * scripts/e2e runs the app in), moving on with the right arrow key.
+ */
+async function typeDateTime(selector, local) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(local);
+  if (!m) throw new Error(`bad test time ${local}`);
+  const [, y, mo, d, h, mi] = m;
+  const el = await find(selector);
+  await s.click(el);
+  await s.keys(el, [mo, d, y, h, mi].join(KEY_RIGHT));
+  await waitFor(`${selector} to hold ${local}`, async () => {
+    const v = await s.prop(el, "value");
+    return v.startsWith(local) || { ok: false, saw: `${selector} held "${v}"` };
+  }, 3000);
+}
+
+async function textOf(selector, opts) {
+  return (await s.text(await find(selector, opts))).trim();
+}
+
+async function expectText(selector, wanted, opts) {
+  const want = typeof wanted === "string" ? (t) => t.includes(wanted) : (t) => wanted.test(t);
+  return waitFor(`${selector} to show ${wanted}`, async () => {
+    const t = await textOf(selector, opts);
+    return want(t) ? t : { ok: false, saw: `${selector} showed "${t}"` };
+  });
+}
+
+async function count(selector) {
+  return (await s.all(/^[a-z0-9-]+$/.test(selector) ? tid(selector) : selector)).length;
+}
+
+/** Picks the option whose label contains `label`, by clicking it like a person would. */
+async function choose(selector, label) {
+  const select = await find(selector);
+  const opt = await waitFor(`${selector} to offer "${label}"`, async () => {
+    const opts = await http("POST", `${s.path}/element/${select}/elements`, { using: "css selector", value: "option" }).then((f) => f.map((x) => x[ELEMENT]));
+    const labels = [];
+    for (const o of opts) {
+      const t = (await s.prop(o, "label")) || (await s.text(o));
+      labels.push(t);
+      if (t.includes(label)) return o;
+    }
+    return { ok: false, saw: `options: ${labels.join(" | ") || "(none)"}` };
+  });
+  await s.click(opt);
+  await waitFor(`${selector} to have "${label}" chosen`, async () => {
+    const chosen = await s.js("const e = arguments[0]; return e.selectedOptions[0] ? e.selectedOptions[0].label : ''", { [ELEMENT]: select });
+    return chosen.includes(label) || { ok: false, saw: `chosen: "${chosen}"` };
+  });
+}
+
+async function focusedTestId() {
+  return s.js("const a = document.activeElement; return a ? a.getAttribute('data-testid') || a.tagName : null");
+}
+
+/** Colour family of an element's background: green, amber, red or other. */
+async function tone(selector) {
+  const bg = await s.js(`return getComputedStyle(document.querySelector(arguments[0])).backgroundColor`, /^[a-z0-9-]+$/.test(selector) ? tid(selector) : selector);
+  const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(bg ?? "");
+  if (!m) return `other (${bg})`;
+  const [r, g, b] = m.slice(1).map(Number);
+  if (g > r + 40 && g > b + 40) return "green";
+  if (r > 200 && g >= 120 && g <= 210 && b < 90) return "amber";
+  if (r > g + 80 && r > b + 80) return "red";
+  return `other (${bg})`;
+}
+
+let stepNo = 0;
+async function step(name, fn) {
+  stepNo += 1;
+  const label = `${String(stepNo).padStart(2, "0")}-${name}`;
+  const t0 = Date.now();
+  let failure = null;
+  try {
+    await fn();
+  } catch (e) {
+    failure = e;
+  }
+  try {
+    // WebKit hands out the last painted frame; let the DOM just asserted reach the screen.
+    await s.afterPaint();
+    const png = await s.screenshot();
+    await writeFile(join(ARTIFACTS, `${label}${failure ? "-FAILED" : ""}.png`), Buffer.from(png, "base64"));
+  } catch (e) {
+    console.error(`    (no screenshot: ${e.message})`);
+  }
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  if (failure) {
+    console.log(`FAIL ${label} (${secs} s)`);
+    const err = new Error(
+      failure instanceof StepFailure
+        ? `step ${label}: expected ${failure.expected}\n  screen showed: ${failure.shown}`
+        : `step ${label}: ${failure.message}\n  screen showed: ${await screenNow()}`,
+    );
+    err.reported = true;
+    throw err;
+  }
+  console.log(`ok   ${label} (${secs} s)`);
+}
+
+function reported(message) {
+  const e = new Error(`e2e: ${message}`);
+  e.reported = true;
+  return e;
+}
+
+function check(cond, expected, saw) {
+  if (!cond) throw new StepFailure(expected, saw);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test data.
+
+const OWNER = { username: "owner", display: "Olga Owner", password: "correct horse battery" };
+const EVENT_NAME = `Spring Gala ${new Date().toISOString().slice(0, 16).replace("T", " ")}`;
+const day = new Date(Date.now() + 30 * 86400_000).toISOString().slice(0, 10);
+const STARTS = `${day}T19:30`;
+const ENDS = `${day}T22:30`;
+const ENDS_SET = `${day}T23:15`;
+
+/** The same code with one character in its middle changed to another of its kind. */
+function forge(secret) {
+  const i = Math.floor(secret.length / 2);
+  const c = secret[i];
+  const next = (from, to) => (c === to ? from : String.fromCharCode(c.charCodeAt(0) + 1));
+  const r = /[0-9]/.test(c) ? next("0", "9") : /[a-z]/.test(c) ? next("a", "z") : /[A-Z]/.test(c) ? next("A", "Z") : c === "A" ? "B" : "A";
+  return secret.slice(0, i) + r + secret.slice(i + 1);
+}
+
+/** Scans at the door as a keyboard-wedge scanner does and waits for the new verdict. */
+async function scan(code) {
+  const before = await s.js(`const v = document.querySelector('[data-testid="verdict"]'); return v ? Number(v.dataset.seq) : 0`);
+  // Not sent to the field itself: a scanner types wherever the focus is, so must the test.
+  await s.keyboard(code + KEY_ENTER);
+  const verdict = await waitFor("a verdict for the scan", async () => {
+    const seq = await s.js(`const v = document.querySelector('[data-testid="verdict"]'); return v ? Number(v.dataset.seq) : 0`);
+    return seq > before ? find("verdict") : { ok: false, saw: "no new verdict" };
+  });
+  return { verdict: await s.attr(verdict, "data-verdict"), detail: await textOf("verdict-detail"), title: await textOf("verdict-title") };
+}
+
+async function expectScanFocus() {
+  await waitFor("the code field to have focus again", async () => {
+    const f = await focusedTestId();
+    return f === "door-input" || { ok: false, saw: `focus on ${f}` };
+  }, 3000);
+}
+
+async function expectVerdict(got, verdict, colour) {
+  check(got.verdict === verdict, `verdict ${verdict}`, `verdict ${got.verdict}: ${got.title} — ${got.detail}`);
+  const t = await tone("verdict");
+  check(t === colour, `a ${colour} verdict`, `${t} for verdict ${got.verdict}`);
+  await expectScanFocus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenario.
+
+async function scenario() {
+  const tickets = [];
+  let orderCode = "";
+
+  await step("first-run", async () => {
+    await find("screen-first-run");
+    check((await count("nav-dashboard")) === 0, "no navigation before setup", "navigation shown");
+    check((await count("database-error")) === 0, "no database error in a fresh data folder", await screenNow());
+    await find("db-default");
+  });
+
+  await step("default-database", async () => {
+    await click("db-default");
+    await find("owner-username");
+    await expectText("screen-first-run", "admit.sqlite");
+  });
+
+  await step("owner-created", async () => {
+    await type("owner-username", OWNER.username);
+    await type("owner-display-name", OWNER.display);
+    await type("owner-password", OWNER.password);
+    await type("owner-password2", OWNER.password);
+    await click("owner-create");
+    await find("nav-events");
+    await expectText(".topbar .user", OWNER.display);
+    await expectText(".topbar .user", "Owner");
+  });
+
+  await step("event-created", async () => {
+    await click("nav-events");
+    await find("screen-events");
+    await click("event-new");
+    await type("event-name", EVENT_NAME);
+    await type("event-venue", "Town Hall");
+    await type("event-tz", "Europe/Berlin");
+    await typeDateTime("event-starts", STARTS);
+    // The end follows the start until it is set by hand.
+    await waitFor(`the end to follow the start (${ENDS})`, async () => {
+      const v = await s.prop(await find("event-ends"), "value");
+      return v.startsWith(ENDS) || { ok: false, saw: `end "${v}"` };
+    }, 3000);
+    await typeDateTime("event-ends", ENDS_SET);
+    await click("event-save");
+    const row = await waitFor(`an event row "${EVENT_NAME}"`, async () => {
+      for (const r of await s.all(tid("event-row"))) if ((await s.text(r)).includes(EVENT_NAME)) return r;
+      return { ok: false, saw: `${await count("event-row")} rows` };
+    });
+    await s.click(row);
+    await expectText(".event-detail h2", EVENT_NAME);
+    const status = await s.attr(await find("event-status"), "data-status");
+    check(status === "draft", "a draft event", `status ${status}`);
+    await expectText(".event-detail .muted", "Europe/Berlin");
+    await expectText(".event-detail .muted", /(19:30|7:30\sPM).*(23:15|11:15\sPM)/);
+  });
+
+  await step("ticket-types", async () => {
+    for (const [i, [name, price]] of [["Adult", "25.00"], ["Child", "10.00"]].entries()) {
+      await type("tt-name", name);
+      await type("tt-price", price);
+      await type("tt-currency", "EUR");
+      await click("tt-add");
+      await waitFor(`${i + 1} ticket type rows`, async () => (await count("tt-row")) === i + 1 || { ok: false, saw: `${await count("tt-row")} rows` });
+      await expectText("tt-row", name, { index: i });
+      await expectText("tt-row", price.replace(".00", ""), { index: i });
+    }
+  });
+
+  await step("quota", async () => {
+    await type("quota-name", "Hall");
+    await type("quota-size", "100");
+    await click("quota-type", { index: 0 });
+    await click("quota-type", { index: 1 });
+    await click("quota-add");
+    await expectText("quota-row", "Adult, Child");
+    await expectText("quota-row", "100");
+  });
+
+  await step("checkin-list", async () => {
+    await type("list-name", "Main entrance");
+    await click("list-add");
+    await expectText("list-row", "Main entrance");
+    await expectText("list-row", "All types");
+  });
+
+  await step("published", async () => {
+    await click("event-publish");
+    await waitFor("the status to say published", async () => {
+      const el = await find("event-status");
+      const [st, text] = [await s.attr(el, "data-status"), (await s.text(el)).trim()];
+      return (st === "published" && /published/i.test(text)) || { ok: false, saw: `status ${st} "${text}"` };
+    });
+  });
+
+  await step("sale-change", async () => {
+    await click("nav-boxoffice");
+    await find("screen-boxoffice");
+    await choose("bo-event", EVENT_NAME);
+    await expectText("bo-type", "Adult", { index: 0 });
+    await expectText("bo-type", "Child", { index: 1 });
+    await type("bo-qty", "1", { opts: { index: 0 } });
+    await type("bo-qty", "1", { opts: { index: 1 } });
+    await expectText("bo-total", "35.00");
+    await expectText(".hold-line", "Reserved for this sale (2)");
+    await click("bo-pay-cash");
+    await type("bo-given", "50");
+    await expectText("bo-change", "15.00");
+  });
+
+  await step("sale-complete", async () => {
+    await click("bo-complete");
+    await waitFor("two ticket cards", async () => (await count("ticket-card")) === 2 || { ok: false, saw: `${await count("ticket-card")} cards` });
+    orderCode = await textOf("bo-order-code");
+    check(/^\S{4,}$/.test(orderCode), "an order code", `"${orderCode}"`);
+    await expectText("bo-change-due", "15.00");
+    for (let i = 0; i < 2; i++) {
+      const card = await find("ticket-card", { index: i });
+      const qr = await s.js(
+        "const svg = arguments[0].querySelector('.ticket-qr svg'); if (!svg) return null; const r = svg.getBoundingClientRect(); return [r.width, r.height]",
+        { [ELEMENT]: card },
+      );
+      check(qr && qr[0] >= 80 && qr[1] >= 80, `a QR code on ticket ${i + 1}`, `QR box ${JSON.stringify(qr)}`);
+      const secret = (await s.text(await find("ticket-secret", { within: card }))).trim();
+      const type = (await s.text(await find(".ticket-type", { within: card }))).trim();
+      const code = (await s.text(await find("ticket-order-code", { within: card }))).trim();
+      check(secret.length >= 8, `a ticket code on ticket ${i + 1}`, `"${secret}"`);
+      check(code === orderCode, `order ${orderCode} on ticket ${i + 1}`, `order "${code}"`);
+      tickets.push({ secret, type, id: await s.attr(card, "data-ticket-id") });
+    }
+    check(tickets[0].secret !== tickets[1].secret, "two different ticket codes", "the same code twice");
+  });
+
+  await step("door-admit", async () => {
+    await click("nav-door");
+    await find("screen-door");
+    await choose("door-list", "Main entrance");
+    await expectScanFocus();
+    await expectText("door-admitted", "0");
+    const got = await scan(tickets[0].secret);
+    await expectVerdict(got, "ok", "green");
+    await expectText("door-admitted", /^1$/);
+  });
+
+  await step("door-already-used", async () => {
+    const got = await scan(tickets[0].secret);
+    await expectVerdict(got, "already_redeemed", "amber");
+    check(/First used at \S/.test(got.detail), "when it was first used", got.detail);
+    // The app's explanation and the UI's own line name the same clock time.
+    const said = /at (\d\d:\d\d)\b/.exec(got.detail.split("First used")[0]);
+    if (said) check(new RegExp(`First used at ${said[1]}`).test(got.detail), `the first use at ${said[1]} as the explanation says`, got.detail);
+    await expectText("door-admitted", /^1$/);
+  });
+
+  await step("door-forged", async () => {
+    const forged = forge(tickets[1].secret);
+    check(forged !== tickets[1].secret && forged.length === tickets[1].secret.length, "a forged code", forged);
+    const got = await scan(forged);
+    await expectVerdict(got, "invalid", "red");
+  });
+
+  await step("order-ticket-cancelled", async () => {
+    await click("nav-orders");
+    await find("screen-orders");
+    await type("orders-search", orderCode);
+    const row = await waitFor(`one order row for ${orderCode}`, async () => {
+      const rows = await s.all(tid("order-row"));
+      const texts = await Promise.all(rows.map((r) => s.text(r)));
+      return rows.length === 1 && texts[0].includes(orderCode) ? rows[0] : { ok: false, saw: `rows: ${texts.join(" | ") || "(none)"}` };
+    });
+    await s.click(row);
+    await expectText("order-code", orderCode);
+    await waitFor("two tickets in the order", async () => (await count("order-ticket")) === 2 || { ok: false, saw: `${await count("order-ticket")} tickets` });
+    const second = tickets[1].id ? `[data-testid="order-ticket"][data-ticket-id="${tickets[1].id}"]` : null;
+    check(second, "the ticket id on the ticket card", "none");
+    await click(`${second} [data-testid="order-ticket-cancel"]`);
+    await click("confirm-yes");
+    await waitFor("the second ticket to show cancelled", async () => {
+      const el = await find(`${second} [data-testid="order-ticket-status"]`);
+      const [st, text] = [await s.attr(el, "data-status"), (await s.text(el)).trim()];
+      return (st === "cancelled" && /cancel/i.test(text)) || { ok: false, saw: `status ${st} "${text}"` };
+    });
+    const first = await s.attr(await find(`[data-testid="order-ticket"][data-ticket-id="${tickets[0].id}"] [data-testid="order-ticket-status"]`), "data-status");
+    check(first === "valid", "the first ticket still valid", `status ${first}`);
+  });
+
+  await step("door-cancelled", async () => {
+    await click("nav-door");
+    await find("screen-door");
+    await waitFor("the same list chosen", async () => {
+      const chosen = await s.js("const e = document.querySelector('[data-testid=door-list]'); return e && e.selectedOptions[0] ? e.selectedOptions[0].label : ''");
+      return chosen.includes("Main entrance") || { ok: false, saw: `chosen "${chosen}"` };
+    });
+    await expectScanFocus();
+    const got = await scan(tickets[1].secret);
+    await expectVerdict(got, "canceled", "red");
+    check(/cancel/i.test(got.title) && /cancelled/i.test(got.detail), "plain words about the cancellation", `${got.title} — ${got.detail}`);
+    check(/box office/i.test(got.detail), "what to do with a cancelled ticket", got.detail);
+    await expectText("door-admitted", /^1$/);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const t0 = Date.now();
+  await waitReady();
+  s = await Session.create();
+  try {
+    // A plain `cargo build` or `cargo test` leaves a binary that loads the UI from the dev
+    // server instead of the files built into it.
+    const href = await waitFor("the app's page to load", async () => (await s.js("return location.href")) || false);
+    if (/^https?:/.test(href) && !process.env.ADMIT_E2E_DEV_SERVER) {
+      throw reported(
+        `the app loaded ${href} instead of its built-in UI: ${APP} was built without the UI (by cargo build or cargo test); rebuild it with scripts/desktop-build` +
+          " (or set ADMIT_E2E_DEV_SERVER=1 to test against a running dev server on purpose)",
+      );
+    }
+    // The size a box office laptop offers; the app's own default is taller than that.
+    await s.setRect({ x: 0, y: 0, width: 1366, height: 768 }).catch((e) => console.error(`    (window not resized: ${e.message})`));
+    await scenario();
+  } finally {
+    await s.delete().catch((e) => console.error(`e2e: could not end the WebDriver session: ${e.message}`));
+  }
+  console.log(`e2e: ${stepNo} steps passed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+main().catch((e) => {
+  // Failures the scenario explains need no stack; anything else is a bug in this file.
+  console.error(e.reported ? e.message : e instanceof WebDriverError ? `e2e: ${e.message}` : `e2e: ${e.stack ?? e.message}`);
+  process.exitCode = 1;
+});

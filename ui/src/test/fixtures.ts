@@ -1,0 +1,72 @@
+import type { CheckinList } from "../bindings/CheckinList";
+import type { Event } from "../bindings/Event";
+import type { RedeemAnswer } from "../bindings/RedeemAnswer";
+import type { TicketTypeAvailability } from "../bindings/TicketTypeAvailability";
+
+const meta = { created_at: "2026-05-01T10:00:00Z", updated_at: "2026-05-01T10:00:00Z", version: 1 };
+
+export const event: Event = {
+  id: "ev1",
+  name: "Spring Gala",
+  description: "",
+  venue: "Hall",
+  starts_at: "2099-05-01T17:30:00Z",
+  ends_at: "2099-05-01T21:30:00Z",
+  time_zone: "Europe/Berlin",
+  status: "published",
+  category_id: null,
+  meta,
+};
+
+export const list: CheckinList = {
+  id: "l1",
+  event_id: "ev1",
+  name: "Main entrance",
+  admitted: { kind: "all" },
+  admit_pending: false,
+  allow_multi_entry: false,
+  allow_entry_after_exit: false,
+  admission_opens: null,
+  admission_closes: null,
+  max_entries_total: null,
+  max_entries_per_day: null,
+  gates: [],
+  meta,
+};
+
+export const tta = (id: string, name: string, minor: number, available: number | null): TicketTypeAvailability => ({
+  available,
+  ticket_type: {
+    id,
+    event_id: "ev1",
+    name,
+    price: { minor, currency: "EUR" },
+    sales_start: null,
+    sales_end: null,
+    min_per_order: 1,
+    max_per_order: 10,
+    active: true,
+    sort_order: 0,
+    meta,
+  },
+});
+
+export function answer(over: Partial<RedeemAnswer>): RedeemAnswer {
+  return {
+    verdict: "ok",
+    ok: true,
+    explanation: "",
+    forced: false,
+    duplicate: false,
+    scan_id: "s1",
+    direction: "entry",
+    at: new Date().toISOString(),
+    ticket_id: "t1",
+    ticket_type_id: "tt1",
+    ticket_type: "Adult",
+    attendee_name: "Bea Berg",
+    order_code: "ABC123",
+    earlier_entry: null,
+    ...over,
+  };
+}
