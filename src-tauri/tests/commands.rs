@@ -169,12 +169,33 @@ fn first_run_sell_scan_cancel_through_ipc() {
     let second = cards[1]["secret"].as_str().unwrap().to_string();
 
     // Only 1 of the 3 shared units is left: a sale of 2 is refused whole.
+    let quota = w.ok("event_detail", json!({ "eventId": ev }))["availability"]["quotas"][0]
+        ["quota"]
+        .clone();
     let e = w.err(
         "sell",
         json!({ "input": { "event_id": ev, "payment_method": "card",
                            "lines": [{ "ticket_type_id": adult, "quantity": 2 }] } }),
     );
     assert_eq!(e["code"], "sold_out", "{e}");
+    // Shrinking the quota below what is sold is refused; growing it makes room.
+    let resize = |size: i64, version: &Value| {
+        w.call(
+            "update_quota",
+            json!({ "quotaId": quota["id"], "expectedVersion": version, "input": {
+                "event_id": ev, "name": "Hall", "size": size, "ticket_type_ids": [adult, child] } }),
+        )
+    };
+    assert_eq!(
+        resize(1, &quota["meta"]["version"]).unwrap_err()["code"],
+        "invalid_input"
+    );
+    let grown = resize(4, &quota["meta"]["version"]).expect("grown");
+    assert_eq!(grown["size"], 4);
+    assert_eq!(
+        resize(5, &quota["meta"]["version"]).unwrap_err()["code"],
+        "stale"
+    );
 
     let scan = |raw: &str, n: &str| {
         w.ok(
@@ -242,7 +263,7 @@ fn first_run_sell_scan_cancel_through_ipc() {
     assert_eq!(dash["today_tickets"], 1);
     assert_eq!(dash["today_revenue"][0]["minor"], 2500);
     assert_eq!(dash["events"][0]["sold"], 1);
-    assert_eq!(dash["events"][0]["capacity"], 3);
+    assert_eq!(dash["events"][0]["capacity"], 4, "the quota as resized");
     assert_eq!(dash["events"][0]["admitted"], 1);
 }
 

@@ -84,7 +84,11 @@ export const api = {
   updateTicketType: (ticketTypeId: string, expectedVersion: number, input: TicketTypeInput) =>
     call<TicketType>("update_ticket_type", { ticketTypeId, expectedVersion, input }),
   createQuota: (input: QuotaInput) => call<Quota>("create_quota", { input }),
+  updateQuota: (quotaId: string, expectedVersion: number, input: QuotaInput) =>
+    call<Quota>("update_quota", { quotaId, expectedVersion, input }),
   createCheckinList: (input: CheckinListInput) => call<CheckinList>("create_checkin_list", { input }),
+  updateCheckinList: (listId: string, expectedVersion: number, input: CheckinListInput) =>
+    call<CheckinList>("update_checkin_list", { listId, expectedVersion, input }),
   availability: (eventId: string) => call<EventAvailability>("availability", { eventId }),
 
   // Sales

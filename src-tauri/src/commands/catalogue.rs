@@ -144,6 +144,38 @@ pub async fn create_quota(desktop: State<'_, Desktop>, input: QuotaInput) -> Cmd
 }
 
 #[tauri::command]
+pub async fn update_quota(
+    desktop: State<'_, Desktop>,
+    quota_id: String,
+    expected_version: i64,
+    input: QuotaInput,
+) -> CmdResult<Quota> {
+    desktop.not_in_kiosk()?;
+    let s = desktop.session()?;
+    desktop
+        .admit()?
+        .update_quota(&s, &quota_id, expected_version, &input, Utc::now())
+        .await
+        .map_err(api)
+}
+
+#[tauri::command]
+pub async fn update_checkin_list(
+    desktop: State<'_, Desktop>,
+    list_id: String,
+    expected_version: i64,
+    input: CheckinListInput,
+) -> CmdResult<CheckinList> {
+    desktop.not_in_kiosk()?;
+    let s = desktop.session()?;
+    desktop
+        .admit()?
+        .update_checkin_list(&s, &list_id, expected_version, &input, Utc::now())
+        .await
+        .map_err(api)
+}
+
+#[tauri::command]
 pub async fn create_checkin_list(
     desktop: State<'_, Desktop>,
     input: CheckinListInput,

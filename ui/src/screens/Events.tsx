@@ -1,12 +1,14 @@
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
+import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 
 import { api } from "../api";
 import type { CheckinList } from "../bindings/CheckinList";
+import type { CheckinListInput } from "../bindings/CheckinListInput";
 import type { Event } from "../bindings/Event";
 import type { EventDetail } from "../bindings/EventDetail";
+import type { Quota } from "../bindings/Quota";
 import type { TicketType } from "../bindings/TicketType";
 import { Confirm, ErrorBox, Field, Spinner, StatusBadge, useAction } from "../components/common";
-import { localError } from "../lib/errors";
+import { describe, localError, toAppError, type AppError } from "../lib/errors";
 import { currencyExponent, CURRENCIES, formatMoney, MoneyError, parseAmount, toDecimal } from "../lib/money";
 import { allTimeZones, formatInstant, localToRfc3339, machineTimeZone, rfc3339ToLocal, TimeError } from "../lib/time";
 
@@ -305,7 +307,7 @@ function EventDetailView({ eventId, onChanged }: { eventId: string; onChanged: (
       )}
       <TicketTypes detail={detail} onChanged={() => void load()} />
       <Quotas detail={detail} types={types} onChanged={() => void load()} />
-      <Lists lists={detail.lists} eventId={ev.id} types={types} onChanged={() => void load()} />
+      <Lists lists={detail.lists} eventId={ev.id} timeZone={ev.time_zone} types={types} onChanged={() => void load()} />
     </div>
   );
 }
@@ -449,33 +451,62 @@ function TicketTypes({ detail, onChanged }: { detail: EventDetail; onChanged: ()
   );
 }
 
+/**
+ * Sends an edit; when the app refuses it as `stale` the record on screen is out of date, so
+ * `onStale` gets the chance to reload before the error reaches the form.
+ */
+async function saveEdit<T>(save: () => Promise<T>, onStale: () => void): Promise<T> {
+  try {
+    return await save();
+  } catch (e) {
+    if (toAppError(e).code === "stale") onStale();
+    throw e;
+  }
+}
+
+function staleNotice(what: string): AppError {
+  return {
+    code: "stale",
+    message: `Someone else changed this ${what} while you were editing it. The event has been reloaded; open it again to see the current values`,
+    field: null,
+  };
+}
+
+/** Whole number of 1 or more, or null for an empty field (no limit). */
+function parseLimit(text: string): number | null | undefined {
+  if (text.trim() === "") return null;
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
+/** Edit buttons per row, so closing an editor can hand focus back to the row it came from. */
+function useReturnFocus() {
+  const buttons = useRef(new Map<string, HTMLButtonElement>());
+  const refFor = (id: string) => (el: HTMLButtonElement | null) => {
+    if (el) buttons.current.set(id, el);
+    else buttons.current.delete(id);
+  };
+  const focus = (id: string) => buttons.current.get(id)?.focus();
+  return { refFor, focus };
+}
+
 function Quotas({ detail, types, onChanged }: { detail: EventDetail; types: TicketType[]; onChanged: () => void }) {
   const eventId = detail.availability.event.id;
-  const [name, setName] = useState("");
-  const [size, setSize] = useState("");
-  const [chosen, setChosen] = useState<string[]>([]);
-  const { run, busy, error, setError } = useAction();
+  const [editing, setEditing] = useState<string | null>(null);
+  const [notice, setNotice] = useState<AppError | null>(null);
+  const rows = useReturnFocus();
   const typeName = (id: string) => types.find((t) => t.id === id)?.name ?? "?";
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    if (!name.trim()) return setError(localError("Enter the quota's name, e.g. Hall.", "name"));
-    const n = Number(size);
-    if (!Number.isInteger(n) || n < 0) return setError(localError("Size must be a whole number, e.g. 300.", "size"));
-    if (chosen.length === 0) return setError(localError("Tick the ticket types that count against this quota.", "ticket_type_ids"));
-    const q = await run(() => api.createQuota({ event_id: eventId, name: name.trim(), size: n, ticket_type_ids: chosen }));
-    if (q) {
-      setName("");
-      setSize("");
-      setChosen([]);
-      onChanged();
-    }
+  const close = (id: string) => {
+    setEditing(null);
+    rows.focus(id);
   };
 
   return (
     <div className="card">
       <h3>Quotas</h3>
       <p className="muted small">A quota caps how many tickets of its types can be sold together (e.g. the hall's capacity).</p>
+      <ErrorBox error={notice} onDismiss={() => setNotice(null)} />
       <table className="table">
         <thead>
           <tr>
@@ -484,26 +515,144 @@ function Quotas({ detail, types, onChanged }: { detail: EventDetail; types: Tick
             <th className="num">Taken</th>
             <th className="num">Size</th>
             <th className="num">Left</th>
+            <th />
           </tr>
         </thead>
         <tbody>
           {detail.availability.quotas.map((u) => (
-            <tr key={u.quota.id} data-testid="quota-row">
-              <td>{u.quota.name}</td>
-              <td>{u.quota.ticket_type_ids.map(typeName).join(", ")}</td>
-              <td className="num">{u.taken}</td>
-              <td className="num">{u.quota.size}</td>
-              <td className="num">{Math.max(0, u.quota.size - u.taken)}</td>
-            </tr>
+            <Fragment key={u.quota.id}>
+              <tr data-testid="quota-row">
+                <td>{u.quota.name}</td>
+                <td>{u.quota.ticket_type_ids.map(typeName).join(", ")}</td>
+                <td className="num">{u.taken}</td>
+                <td className="num">{u.quota.size}</td>
+                <td className="num">{Math.max(0, u.quota.size - u.taken)}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="link"
+                    data-testid="quota-edit"
+                    ref={rows.refFor(u.quota.id)}
+                    aria-expanded={editing === u.quota.id}
+                    onClick={() => {
+                      setNotice(null);
+                      setEditing((x) => (x === u.quota.id ? null : u.quota.id));
+                    }}
+                  >
+                    {editing === u.quota.id ? "Close" : "Edit"}
+                  </button>
+                </td>
+              </tr>
+              {editing === u.quota.id && (
+                <tr className="edit-row">
+                  <td colSpan={6}>
+                    <QuotaForm
+                      eventId={eventId}
+                      types={types}
+                      quota={u.quota}
+                      taken={u.taken}
+                      onSaved={() => {
+                        close(u.quota.id);
+                        onChanged();
+                      }}
+                      onCancel={() => close(u.quota.id)}
+                      onStale={() => {
+                        close(u.quota.id);
+                        setNotice(staleNotice("quota"));
+                        onChanged();
+                      }}
+                    />
+                  </td>
+                </tr>
+              )}
+            </Fragment>
           ))}
         </tbody>
       </table>
-      <form className="inline-form" onSubmit={(e) => void submit(e)}>
-        <Field label="Name">
-          <input data-testid="quota-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="Hall" />
+      <QuotaForm eventId={eventId} types={types} onSaved={onChanged} />
+    </div>
+  );
+}
+
+function QuotaForm({
+  eventId,
+  types,
+  quota,
+  taken = 0,
+  onSaved,
+  onCancel,
+  onStale,
+}: {
+  eventId: string;
+  types: TicketType[];
+  quota?: Quota;
+  taken?: number;
+  onSaved: () => void;
+  onCancel?: () => void;
+  onStale?: () => void;
+}) {
+  const [name, setName] = useState(quota?.name ?? "");
+  const [size, setSize] = useState(quota ? String(quota.size) : "");
+  const [chosen, setChosen] = useState<string[]>(quota?.ticket_type_ids ?? []);
+  const { run, busy, error, setError } = useAction();
+  const p = quota ? "quota-edit" : "quota";
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!name.trim()) return setError(localError("Enter the quota's name, e.g. Hall.", "name"));
+    const n = Number(size);
+    if (size.trim() === "" || !Number.isInteger(n) || n < 0) return setError(localError("Size must be a whole number, e.g. 300.", "size"));
+    if (chosen.length === 0) return setError(localError("Tick the ticket types that count against this quota.", "ticket_type_ids"));
+    const input = { event_id: eventId, name: name.trim(), size: n, ticket_type_ids: chosen };
+    // What is taken is left for the app to check: holds expire, so the figure on screen may be old.
+    const saved = await run(() =>
+      quota ? saveEdit(() => api.updateQuota(quota.id, quota.meta.version, input), () => onStale?.()) : api.createQuota(input),
+    );
+    if (saved) {
+      if (!quota) {
+        setName("");
+        setSize("");
+        setChosen([]);
+      }
+      onSaved();
+    }
+  };
+
+  // When editing, a refused size belongs next to the size field, where the fix is made.
+  const sizeError = quota && error?.field === "size" ? sizeProblem(error, taken) : null;
+
+  return (
+    <>
+      <form
+        className="inline-form"
+        aria-label={quota ? `Edit quota ${quota.name}` : "New quota"}
+        onSubmit={(e) => void submit(e)}
+        onKeyDown={(e: KeyboardEvent) => {
+          if (quota && e.key === "Escape") {
+            e.preventDefault();
+            onCancel?.();
+          }
+        }}
+      >
+        <Field label={quota ? `Name of “${quota.name}”` : "Name"}>
+          <input data-testid={`${p}-name`} value={name} onChange={(e) => setName(e.target.value)} placeholder="Hall" autoFocus={!!quota} />
         </Field>
         <Field label="Size">
-          <input data-testid="quota-size" value={size} onChange={(e) => setSize(e.target.value)} inputMode="numeric" className="short" placeholder="300" />
+          <input
+            data-testid={`${p}-size`}
+            value={size}
+            onChange={(e) => setSize(e.target.value)}
+            inputMode="numeric"
+            className="short"
+            placeholder="300"
+            aria-invalid={sizeError ? true : undefined}
+            aria-describedby={sizeError ? `${quota!.id}-size-error` : undefined}
+          />
+          {sizeError && (
+            <span className="field-error" role="alert" id={`${quota!.id}-size-error`} data-testid="quota-edit-size-error">
+              {sizeError}
+            </span>
+          )}
         </Field>
         <fieldset className="checks">
           <legend>Counts these types</legend>
@@ -512,7 +661,7 @@ function Quotas({ detail, types, onChanged }: { detail: EventDetail; types: Tick
             <label key={t.id} className="check">
               <input
                 type="checkbox"
-                data-testid="quota-type"
+                data-testid={`${p}-type`}
                 value={t.id}
                 checked={chosen.includes(t.id)}
                 onChange={(e) => setChosen((c) => (e.target.checked ? [...c, t.id] : c.filter((x) => x !== t.id)))}
@@ -522,88 +671,247 @@ function Quotas({ detail, types, onChanged }: { detail: EventDetail; types: Tick
           ))}
         </fieldset>
         <div className="actions">
-          <button type="submit" className="primary" data-testid="quota-add" disabled={busy}>
-            {busy ? <Spinner /> : "Add quota"}
+          {quota && (
+            <button type="button" onClick={onCancel} disabled={busy}>
+              Cancel
+            </button>
+          )}
+          <button type="submit" className="primary" data-testid={quota ? "quota-edit-save" : "quota-add"} disabled={busy}>
+            {busy ? <Spinner /> : quota ? "Save quota" : "Add quota"}
           </button>
         </div>
       </form>
-      <ErrorBox error={error} />
-    </div>
+      {!sizeError && <ErrorBox error={error} />}
+    </>
   );
 }
 
-function Lists({ lists, eventId, types, onChanged }: { lists: CheckinList[]; eventId: string; types: TicketType[]; onChanged: () => void }) {
-  const [name, setName] = useState("");
-  const [chosen, setChosen] = useState<string[]>([]);
-  const [admitPending, setAdmitPending] = useState(false);
-  const [multi, setMulti] = useState(false);
-  const [reentry, setReentry] = useState(false);
-  const [gates, setGates] = useState("");
-  const { run, busy, error, setError } = useAction();
+function sizeProblem(error: AppError, taken: number): string {
+  if (error.code !== "invalid_input" || !/sold or held/.test(error.message)) return describe(error);
+  // The app's count is current; the one on screen is the fallback.
+  const n = /\d+/.exec(error.message)?.[0] ?? String(taken);
+  return `${n} are already sold or held; the size cannot go below that.`;
+}
+
+type ListDraft = {
+  name: string;
+  chosen: string[];
+  admitPending: boolean;
+  multi: boolean;
+  reentry: boolean;
+  gates: string;
+  opens: string;
+  closes: string;
+  maxTotal: string;
+  maxDay: string;
+};
+
+function listDraft(list: CheckinList | undefined, timeZone: string): ListDraft {
+  return {
+    name: list?.name ?? "",
+    chosen: list?.admitted.kind === "only" ? list.admitted.ticket_type_ids : [],
+    admitPending: list?.admit_pending ?? false,
+    multi: list?.allow_multi_entry ?? false,
+    reentry: list?.allow_entry_after_exit ?? false,
+    gates: list?.gates.join(", ") ?? "",
+    opens: list?.admission_opens ? rfc3339ToLocal(list.admission_opens, timeZone) : "",
+    closes: list?.admission_closes ? rfc3339ToLocal(list.admission_closes, timeZone) : "",
+    maxTotal: list?.max_entries_total != null ? String(list.max_entries_total) : "",
+    maxDay: list?.max_entries_per_day != null ? String(list.max_entries_per_day) : "",
+  };
+}
+
+function Lists({
+  lists,
+  eventId,
+  timeZone,
+  types,
+  onChanged,
+}: {
+  lists: CheckinList[];
+  eventId: string;
+  timeZone: string;
+  types: TicketType[];
+  onChanged: () => void;
+}) {
+  const [editing, setEditing] = useState<string | null>(null);
+  const [notice, setNotice] = useState<AppError | null>(null);
+  const rows = useReturnFocus();
   const typeName = (id: string) => types.find((t) => t.id === id)?.name ?? "?";
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    if (!name.trim()) return setError(localError("Enter the list's name, e.g. Main entrance.", "name"));
-    const l = await run(() =>
-      api.createCheckinList({
-        event_id: eventId,
-        name: name.trim(),
-        ticket_type_ids: chosen,
-        admit_pending: admitPending,
-        allow_multi_entry: multi,
-        allow_entry_after_exit: reentry,
-        admission_opens: null,
-        admission_closes: null,
-        max_entries_total: null,
-        max_entries_per_day: null,
-        gates: gates
-          .split(",")
-          .map((g) => g.trim())
-          .filter(Boolean),
-      }),
-    );
-    if (l) {
-      setName("");
-      setChosen([]);
-      setAdmitPending(false);
-      setMulti(false);
-      setReentry(false);
-      setGates("");
-      onChanged();
-    }
+  const close = (id: string) => {
+    setEditing(null);
+    rows.focus(id);
+  };
+
+  const admission = (l: CheckinList) => {
+    if (!l.admission_opens && !l.admission_closes) return "Any time";
+    const from = l.admission_opens ? formatInstant(l.admission_opens, timeZone) : "";
+    const to = l.admission_closes ? formatInstant(l.admission_closes, timeZone) : "";
+    return from && to ? `${from} – ${to}` : from ? `From ${from}` : `Until ${to}`;
   };
 
   return (
     <div className="card">
       <h3>Check-in lists</h3>
       <p className="muted small">A door scans against one list: which types it admits, and how often.</p>
+      <ErrorBox error={notice} onDismiss={() => setNotice(null)} />
       <table className="table">
         <thead>
           <tr>
             <th>Name</th>
             <th>Admits</th>
             <th>Entry</th>
+            <th>Admission</th>
             <th>Gates</th>
+            <th />
           </tr>
         </thead>
         <tbody>
           {lists.map((l) => (
-            <tr key={l.id} data-testid="list-row">
-              <td>{l.name}</td>
-              <td>{l.admitted.kind === "all" ? "All types" : l.admitted.ticket_type_ids.map(typeName).join(", ")}</td>
-              <td>
-                {l.allow_multi_entry ? "Multiple entries" : l.allow_entry_after_exit ? "Re-entry after exit" : "Single entry"}
-                {l.admit_pending ? ", admits unpaid" : ""}
-              </td>
-              <td>{l.gates.length ? l.gates.join(", ") : "Any"}</td>
-            </tr>
+            <Fragment key={l.id}>
+              <tr data-testid="list-row">
+                <td>{l.name}</td>
+                <td>{l.admitted.kind === "all" ? "All types" : l.admitted.ticket_type_ids.map(typeName).join(", ")}</td>
+                <td>
+                  {l.allow_multi_entry ? "Multiple entries" : l.allow_entry_after_exit ? "Re-entry after exit" : "Single entry"}
+                  {l.admit_pending ? ", admits unpaid" : ""}
+                  {l.max_entries_total !== null ? `, at most ${l.max_entries_total}` : ""}
+                  {l.max_entries_per_day !== null ? `, at most ${l.max_entries_per_day} a day` : ""}
+                </td>
+                <td>{admission(l)}</td>
+                <td>{l.gates.length ? l.gates.join(", ") : "Any"}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="link"
+                    data-testid="list-edit"
+                    ref={rows.refFor(l.id)}
+                    aria-expanded={editing === l.id}
+                    onClick={() => {
+                      setNotice(null);
+                      setEditing((x) => (x === l.id ? null : l.id));
+                    }}
+                  >
+                    {editing === l.id ? "Close" : "Edit"}
+                  </button>
+                </td>
+              </tr>
+              {editing === l.id && (
+                <tr className="edit-row">
+                  <td colSpan={6}>
+                    <ListForm
+                      eventId={eventId}
+                      timeZone={timeZone}
+                      types={types}
+                      list={l}
+                      onSaved={() => {
+                        close(l.id);
+                        onChanged();
+                      }}
+                      onCancel={() => close(l.id)}
+                      onStale={() => {
+                        close(l.id);
+                        setNotice(staleNotice("check-in list"));
+                        onChanged();
+                      }}
+                    />
+                  </td>
+                </tr>
+              )}
+            </Fragment>
           ))}
         </tbody>
       </table>
-      <form className="inline-form" onSubmit={(e) => void submit(e)}>
-        <Field label="Name">
-          <input data-testid="list-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="Main entrance" />
+      <ListForm eventId={eventId} timeZone={timeZone} types={types} onSaved={onChanged} />
+    </div>
+  );
+}
+
+function ListForm({
+  eventId,
+  timeZone,
+  types,
+  list,
+  onSaved,
+  onCancel,
+  onStale,
+}: {
+  eventId: string;
+  timeZone: string;
+  types: TicketType[];
+  list?: CheckinList;
+  onSaved: () => void;
+  onCancel?: () => void;
+  onStale?: () => void;
+}) {
+  const [f, setF] = useState(() => listDraft(list, timeZone));
+  const set = (patch: Partial<ListDraft>) => setF((d) => ({ ...d, ...patch }));
+  const { run, busy, error, setError } = useAction();
+  const p = list ? "list-edit" : "list";
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!f.name.trim()) return setError(localError("Enter the list's name, e.g. Main entrance.", "name"));
+    let opens: string | null = null;
+    let closes: string | null = null;
+    try {
+      if (f.opens) opens = localToRfc3339(f.opens, timeZone);
+    } catch (err) {
+      return setError(localError("Admission opens: " + (err instanceof TimeError ? err.message : String(err)), "admission_opens"));
+    }
+    try {
+      if (f.closes) closes = localToRfc3339(f.closes, timeZone);
+    } catch (err) {
+      return setError(localError("Admission closes: " + (err instanceof TimeError ? err.message : String(err)), "admission_closes"));
+    }
+    if (opens && closes && Date.parse(closes) <= Date.parse(opens)) {
+      return setError(localError("Admission must close after it opens.", "admission_closes"));
+    }
+    const maxTotal = parseLimit(f.maxTotal);
+    if (maxTotal === undefined) return setError(localError("Max entries in total must be a whole number of 1 or more, or empty for no limit.", "max_entries_total"));
+    const maxDay = parseLimit(f.maxDay);
+    if (maxDay === undefined) return setError(localError("Max entries per day must be a whole number of 1 or more, or empty for no limit.", "max_entries_per_day"));
+    const input: CheckinListInput = {
+      event_id: eventId,
+      name: f.name.trim(),
+      ticket_type_ids: f.chosen,
+      admit_pending: f.admitPending,
+      allow_multi_entry: f.multi,
+      allow_entry_after_exit: f.reentry,
+      admission_opens: opens,
+      admission_closes: closes,
+      max_entries_total: maxTotal,
+      max_entries_per_day: maxDay,
+      gates: f.gates
+        .split(",")
+        .map((g) => g.trim())
+        .filter(Boolean),
+    };
+    const saved = await run(() =>
+      list ? saveEdit(() => api.updateCheckinList(list.id, list.meta.version, input), () => onStale?.()) : api.createCheckinList(input),
+    );
+    if (saved) {
+      if (!list) setF(listDraft(undefined, timeZone));
+      onSaved();
+    }
+  };
+
+  return (
+    <>
+      <form
+        className="inline-form"
+        aria-label={list ? `Edit check-in list ${list.name}` : "New check-in list"}
+        onSubmit={(e) => void submit(e)}
+        onKeyDown={(e: KeyboardEvent) => {
+          if (list && e.key === "Escape") {
+            e.preventDefault();
+            onCancel?.();
+          }
+        }}
+      >
+        <Field label={list ? `Name of “${list.name}”` : "Name"}>
+          <input data-testid={`${p}-name`} value={f.name} onChange={(e) => set({ name: e.target.value })} placeholder="Main entrance" autoFocus={!!list} />
         </Field>
         <fieldset className="checks">
           <legend>Admits (none ticked: all types)</legend>
@@ -611,10 +919,13 @@ function Lists({ lists, eventId, types, onChanged }: { lists: CheckinList[]; eve
             <label key={t.id} className="check">
               <input
                 type="checkbox"
-                data-testid="list-type"
+                data-testid={`${p}-type`}
                 value={t.id}
-                checked={chosen.includes(t.id)}
-                onChange={(e) => setChosen((c) => (e.target.checked ? [...c, t.id] : c.filter((x) => x !== t.id)))}
+                checked={f.chosen.includes(t.id)}
+                onChange={(e) => {
+                  const on = e.target.checked;
+                  setF((d) => ({ ...d, chosen: on ? [...d.chosen, t.id] : d.chosen.filter((x) => x !== t.id) }));
+                }}
               />
               {t.name}
             </label>
@@ -623,28 +934,45 @@ function Lists({ lists, eventId, types, onChanged }: { lists: CheckinList[]; eve
         <fieldset className="checks">
           <legend>Rules</legend>
           <label className="check">
-            <input type="checkbox" data-testid="list-admit-pending" checked={admitPending} onChange={(e) => setAdmitPending(e.target.checked)} />
+            <input type="checkbox" data-testid={`${p}-admit-pending`} checked={f.admitPending} onChange={(e) => set({ admitPending: e.target.checked })} />
             Admit unpaid orders
           </label>
           <label className="check">
-            <input type="checkbox" data-testid="list-multi" checked={multi} onChange={(e) => setMulti(e.target.checked)} />
+            <input type="checkbox" data-testid={`${p}-multi`} checked={f.multi} onChange={(e) => set({ multi: e.target.checked })} />
             Multiple entries
           </label>
           <label className="check">
-            <input type="checkbox" data-testid="list-reentry" checked={reentry} disabled={multi} onChange={(e) => setReentry(e.target.checked)} />
+            <input type="checkbox" data-testid={`${p}-reentry`} checked={f.reentry} disabled={f.multi} onChange={(e) => set({ reentry: e.target.checked })} />
             Re-entry after exit
           </label>
         </fieldset>
+        <Field label="Admission opens" hint={`In ${timeZone}; empty: no limit`}>
+          <input data-testid={`${p}-opens`} type="datetime-local" value={f.opens} onChange={(e) => set({ opens: e.target.value })} />
+        </Field>
+        <Field label="Admission closes" hint={`In ${timeZone}; empty: no limit`}>
+          <input data-testid={`${p}-closes`} type="datetime-local" value={f.closes} onChange={(e) => set({ closes: e.target.value })} />
+        </Field>
+        <Field label="Max entries in total" hint="Empty: no limit">
+          <input data-testid={`${p}-max-total`} value={f.maxTotal} onChange={(e) => set({ maxTotal: e.target.value })} inputMode="numeric" className="tiny" placeholder="—" />
+        </Field>
+        <Field label="Max entries per day" hint="Empty: no limit">
+          <input data-testid={`${p}-max-day`} value={f.maxDay} onChange={(e) => set({ maxDay: e.target.value })} inputMode="numeric" className="tiny" placeholder="—" />
+        </Field>
         <Field label="Gates" hint="Comma-separated; empty: any gate">
-          <input data-testid="list-gates" value={gates} onChange={(e) => setGates(e.target.value)} placeholder="North, South" />
+          <input data-testid={`${p}-gates`} value={f.gates} onChange={(e) => set({ gates: e.target.value })} placeholder="North, South" />
         </Field>
         <div className="actions">
-          <button type="submit" className="primary" data-testid="list-add" disabled={busy}>
-            {busy ? <Spinner /> : "Add list"}
+          {list && (
+            <button type="button" onClick={onCancel} disabled={busy}>
+              Cancel
+            </button>
+          )}
+          <button type="submit" className="primary" data-testid={list ? "list-edit-save" : "list-add"} disabled={busy}>
+            {busy ? <Spinner /> : list ? "Save list" : "Add list"}
           </button>
         </div>
       </form>
       <ErrorBox error={error} />
-    </div>
+    </>
   );
 }

@@ -3,11 +3,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createElement } from "react";
 
 import type { EventInput } from "../bindings/EventInput";
+import type { CheckinListInput } from "../bindings/CheckinListInput";
+import type { Quota } from "../bindings/Quota";
 import type { QuotaInput } from "../bindings/QuotaInput";
 import type { TicketTypeInput } from "../bindings/TicketTypeInput";
 import { Events } from "../screens/Events";
 import { event, list, tta } from "./fixtures";
-import { allByTestId, byTestId, click, mount, typeInto, until, type Mounted } from "./dom";
+import { allByTestId, byTestId, click, mount, pressKey, typeInto, until, type Mounted } from "./dom";
 
 const mocks = vi.hoisted(() => ({
   listEvents: vi.fn(),
@@ -16,6 +18,8 @@ const mocks = vi.hoisted(() => ({
   createTicketType: vi.fn(),
   createQuota: vi.fn(),
   createCheckinList: vi.fn(),
+  updateQuota: vi.fn(),
+  updateCheckinList: vi.fn(),
   publishEvent: vi.fn(),
 }));
 vi.mock("../api", () => ({ api: mocks }));
@@ -122,5 +126,150 @@ describe("events", () => {
 
     await click(byTestId(document, "event-publish")!);
     await until(() => mocks.publishEvent.mock.calls.length === 1, "publish");
+  });
+});
+
+describe("editing quotas and check-in lists", () => {
+  const hall: Quota = {
+    id: "q1",
+    event_id: "ev1",
+    name: "Hall",
+    size: 100,
+    ticket_type_ids: ["adult"],
+    meta: { created_at: "2026-05-01T10:00:00Z", updated_at: "2026-05-01T11:00:00Z", version: 3 },
+  };
+  const door = { ...list, admitted: { kind: "only" as const, ticket_type_ids: ["adult"] }, gates: ["North"], meta: { ...list.meta, version: 2 } };
+
+  async function openEvent() {
+    mocks.listEvents.mockResolvedValue([draft]);
+    mocks.eventDetail.mockResolvedValue({
+      availability: { event: draft, ticket_types: [tta("adult", "Adult", 1250, 60), tta("child", "Child", 600, null)], quotas: [{ quota: hall, taken: 40 }] },
+      lists: [door],
+    });
+    m = await mount(createElement(Events));
+    await until(() => byTestId(document, "event-row") !== null, "row");
+    await click(byTestId(document, "event-row")!);
+    await until(() => byTestId(document, "quota-row") !== null, "detail");
+  }
+
+  it("saves a quota's new size against the version it was opened at", async () => {
+    mocks.updateQuota.mockResolvedValue({ ...hall, size: 150 });
+    await openEvent();
+    await click(byTestId(document, "quota-edit")!);
+    const size = byTestId<HTMLInputElement>(document, "quota-edit-size")!;
+    expect(size.value).toBe("100");
+    await typeInto(size, "150");
+    await click(allByTestId<HTMLInputElement>(document, "quota-edit-type")[1]!);
+    await click(byTestId(document, "quota-edit-save")!);
+    await until(() => mocks.updateQuota.mock.calls.length === 1, "update");
+    expect(mocks.updateQuota.mock.calls[0]).toEqual(["q1", 3, { event_id: "ev1", name: "Hall", size: 150, ticket_type_ids: ["adult", "child"] } satisfies QuotaInput]);
+    await until(() => mocks.eventDetail.mock.calls.length === 2, "reload");
+    expect(byTestId(document, "quota-edit-size")).toBeNull();
+    expect(mocks.createQuota).not.toHaveBeenCalled();
+  });
+
+  it("shows a size below what is sold next to the size field", async () => {
+    mocks.updateQuota.mockRejectedValue({ code: "invalid_input", message: "40 units are sold or held; the size cannot go below that", field: "size" });
+    await openEvent();
+    await click(byTestId(document, "quota-edit")!);
+    const size = byTestId<HTMLInputElement>(document, "quota-edit-size")!;
+    await typeInto(size, "30");
+    await click(byTestId(document, "quota-edit-save")!);
+    await until(() => byTestId(document, "quota-edit-size-error") !== null, "size error");
+    const problem = byTestId(document, "quota-edit-size-error")!;
+    expect(problem.textContent).toBe("40 are already sold or held; the size cannot go below that.");
+    expect(problem.closest("label")).toBe(size.closest("label"));
+    expect(size.getAttribute("aria-invalid")).toBe("true");
+    expect(size.value).toBe("30");
+    expect(byTestId(document, "error")).toBeNull();
+  });
+
+  it("reloads the event and says so when someone else changed the quota", async () => {
+    mocks.updateQuota.mockRejectedValue({ code: "stale", message: "quota was changed meanwhile" });
+    await openEvent();
+    await click(byTestId(document, "quota-edit")!);
+    await typeInto(byTestId<HTMLInputElement>(document, "quota-edit-size")!, "120");
+    await click(byTestId(document, "quota-edit-save")!);
+    await until(() => mocks.eventDetail.mock.calls.length === 2, "reload");
+    await until(() => byTestId(document, "error") !== null, "notice");
+    expect(byTestId(document, "error")!.dataset.code).toBe("stale");
+    expect(byTestId(document, "error")!.textContent).toContain("Someone else changed this quota");
+    expect(byTestId(document, "quota-edit-size")).toBeNull();
+  });
+
+  it("saves a check-in list's changed fields with its version", async () => {
+    mocks.updateCheckinList.mockResolvedValue(door);
+    await openEvent();
+    await click(byTestId(document, "list-edit")!);
+    const name = byTestId<HTMLInputElement>(document, "list-edit-name")!;
+    expect(name.value).toBe("Main entrance");
+    expect(allByTestId<HTMLInputElement>(document, "list-edit-type").map((b) => b.checked)).toEqual([true, false]);
+    await typeInto(name, "Side door");
+    await click(byTestId(document, "list-edit-multi")!);
+    await click(byTestId(document, "list-edit-admit-pending")!);
+    await typeInto(byTestId<HTMLInputElement>(document, "list-edit-gates")!, "North, South");
+    await typeInto(byTestId<HTMLInputElement>(document, "list-edit-closes")!, "2099-05-01T23:00");
+    await typeInto(byTestId<HTMLInputElement>(document, "list-edit-max-day")!, "2");
+    await click(byTestId(document, "list-edit-save")!);
+    await until(() => mocks.updateCheckinList.mock.calls.length === 1, "update");
+    expect(mocks.updateCheckinList.mock.calls[0]).toEqual([
+      "l1",
+      2,
+      {
+        event_id: "ev1",
+        name: "Side door",
+        ticket_type_ids: ["adult"],
+        admit_pending: true,
+        allow_multi_entry: true,
+        allow_entry_after_exit: false,
+        admission_opens: null,
+        admission_closes: "2099-05-01T23:00:00+02:00",
+        max_entries_total: null,
+        max_entries_per_day: 2,
+        gates: ["North", "South"],
+      } satisfies CheckinListInput,
+    ]);
+    expect(mocks.createCheckinList).not.toHaveBeenCalled();
+  });
+
+  it("closes the list editor with Escape and gives focus back to its row", async () => {
+    await openEvent();
+    const edit = byTestId(document, "list-edit")!;
+    await click(edit);
+    const name = byTestId<HTMLInputElement>(document, "list-edit-name")!;
+    expect(document.activeElement).toBe(name);
+    await pressKey("Escape", {}, name);
+    expect(byTestId(document, "list-edit-name")).toBeNull();
+    expect(document.activeElement).toBe(edit);
+    expect(mocks.updateCheckinList).not.toHaveBeenCalled();
+  });
+
+  it("creates a list with an admission window in the event's zone and entry limits", async () => {
+    mocks.createCheckinList.mockResolvedValue(door);
+    await openEvent();
+    await typeInto(byTestId<HTMLInputElement>(document, "list-name")!, "VIP");
+    await typeInto(byTestId<HTMLInputElement>(document, "list-opens")!, "2026-05-01T18:00");
+    await typeInto(byTestId<HTMLInputElement>(document, "list-closes")!, "2026-05-01T17:00");
+    await typeInto(byTestId<HTMLInputElement>(document, "list-max-total")!, "0");
+    await click(byTestId(document, "list-add")!);
+    expect(byTestId(document, "error")!.textContent).toContain("close after it opens");
+    await typeInto(byTestId<HTMLInputElement>(document, "list-closes")!, "2026-05-02T01:30");
+    await click(byTestId(document, "list-add")!);
+    expect(byTestId(document, "error")!.textContent).toContain("Max entries in total");
+    expect(mocks.createCheckinList).not.toHaveBeenCalled();
+
+    await typeInto(byTestId<HTMLInputElement>(document, "list-max-total")!, "3");
+    await typeInto(byTestId<HTMLInputElement>(document, "list-max-day")!, "1");
+    await click(byTestId(document, "list-add")!);
+    await until(() => mocks.createCheckinList.mock.calls.length === 1, "create");
+    expect(mocks.createCheckinList.mock.calls[0]![0] as CheckinListInput).toMatchObject({
+      name: "VIP",
+      admission_opens: "2026-05-01T18:00:00+02:00",
+      admission_closes: "2026-05-02T01:30:00+02:00",
+      max_entries_total: 3,
+      max_entries_per_day: 1,
+    });
+    await until(() => byTestId<HTMLInputElement>(document, "list-opens")!.value === "", "form cleared");
+    expect(byTestId<HTMLInputElement>(document, "list-max-total")!.value).toBe("");
   });
 });
