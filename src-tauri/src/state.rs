@@ -185,6 +185,18 @@ impl Desktop {
             .ok_or_else(|| fail("unauthenticated", "log in first"))
     }
 
+    /// The store and the logged-in caller, for what a locked kiosk must not do.
+    pub fn staff(&self) -> CmdResult<(Admit, Session)> {
+        self.not_in_kiosk()?;
+        self.door()
+    }
+
+    /// The store and the logged-in caller, for the door (which a kiosk runs).
+    pub fn door(&self) -> CmdResult<(Admit, Session)> {
+        let session = self.session()?;
+        Ok((self.admit()?, session))
+    }
+
     pub fn current_session(&self) -> Option<Session> {
         self.session.lock().expect("session").clone()
     }

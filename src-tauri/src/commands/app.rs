@@ -199,20 +199,14 @@ pub async fn leave_kiosk(desktop: State<'_, Desktop>, pin: String) -> CmdResult<
 
 #[tauri::command]
 pub async fn list_users(desktop: State<'_, Desktop>) -> CmdResult<Vec<User>> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop.admit()?.list_users(&s).await.map_err(api)
+    let (admit, s) = desktop.staff()?;
+    admit.list_users(&s).await.map_err(api)
 }
 
 #[tauri::command]
 pub async fn create_user(desktop: State<'_, Desktop>, input: NewUserInput) -> CmdResult<User> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
-        .create_user(&s, &input, Utc::now())
-        .await
-        .map_err(api)
+    let (admit, s) = desktop.staff()?;
+    admit.create_user(&s, &input, Utc::now()).await.map_err(api)
 }
 
 #[tauri::command]
@@ -221,10 +215,8 @@ pub async fn update_user(
     user_id: String,
     input: UpdateUserInput,
 ) -> CmdResult<User> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .update_user(&s, &user_id, &input, Utc::now())
         .await
         .map_err(api)

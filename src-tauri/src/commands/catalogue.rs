@@ -12,15 +12,13 @@ use crate::views::{DoorList, EventDetail};
 
 #[tauri::command]
 pub async fn list_events(desktop: State<'_, Desktop>) -> CmdResult<Vec<Event>> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop.admit()?.list_events(&s).await.map_err(api)
+    let (admit, s) = desktop.staff()?;
+    admit.list_events(&s).await.map_err(api)
 }
 
 #[tauri::command]
 pub async fn event_detail(desktop: State<'_, Desktop>, event_id: String) -> CmdResult<EventDetail> {
-    desktop.not_in_kiosk()?;
-    let (admit, s) = (desktop.admit()?, desktop.session()?);
+    let (admit, s) = desktop.staff()?;
     let availability = admit.availability(&s, &event_id).await.map_err(api)?;
     let lists = admit.list_checkin_lists(&s, &event_id).await.map_err(api)?;
     Ok(EventDetail {
@@ -33,7 +31,7 @@ pub async fn event_detail(desktop: State<'_, Desktop>, event_id: String) -> CmdR
 /// Allowed in kiosk mode: the door needs it.
 #[tauri::command]
 pub async fn door_lists(desktop: State<'_, Desktop>) -> CmdResult<Vec<DoorList>> {
-    let (admit, s) = (desktop.admit()?, desktop.session()?);
+    let (admit, s) = desktop.door()?;
     let mut out = Vec::new();
     for event in admit.list_events(&s).await.map_err(api)? {
         if event.status != EventStatus::Published {
@@ -55,10 +53,8 @@ pub async fn door_lists(desktop: State<'_, Desktop>) -> CmdResult<Vec<DoorList>>
 
 #[tauri::command]
 pub async fn create_event(desktop: State<'_, Desktop>, input: EventInput) -> CmdResult<Event> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .create_event(&s, &input, Utc::now())
         .await
         .map_err(api)
@@ -71,10 +67,8 @@ pub async fn update_event(
     expected_version: i64,
     input: EventInput,
 ) -> CmdResult<Event> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .update_event(&s, &event_id, expected_version, &input, Utc::now())
         .await
         .map_err(api)
@@ -82,10 +76,8 @@ pub async fn update_event(
 
 #[tauri::command]
 pub async fn publish_event(desktop: State<'_, Desktop>, event_id: String) -> CmdResult<Event> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .publish_event(&s, &event_id, Utc::now())
         .await
         .map_err(api)
@@ -93,10 +85,8 @@ pub async fn publish_event(desktop: State<'_, Desktop>, event_id: String) -> Cmd
 
 #[tauri::command]
 pub async fn cancel_event(desktop: State<'_, Desktop>, event_id: String) -> CmdResult<Event> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .cancel_event(&s, &event_id, Utc::now())
         .await
         .map_err(api)
@@ -107,10 +97,8 @@ pub async fn create_ticket_type(
     desktop: State<'_, Desktop>,
     input: TicketTypeInput,
 ) -> CmdResult<TicketType> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .create_ticket_type(&s, &input, Utc::now())
         .await
         .map_err(api)
@@ -123,10 +111,8 @@ pub async fn update_ticket_type(
     expected_version: i64,
     input: TicketTypeInput,
 ) -> CmdResult<TicketType> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .update_ticket_type(&s, &ticket_type_id, expected_version, &input, Utc::now())
         .await
         .map_err(api)
@@ -134,10 +120,8 @@ pub async fn update_ticket_type(
 
 #[tauri::command]
 pub async fn create_quota(desktop: State<'_, Desktop>, input: QuotaInput) -> CmdResult<Quota> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .create_quota(&s, &input, Utc::now())
         .await
         .map_err(api)
@@ -150,10 +134,8 @@ pub async fn update_quota(
     expected_version: i64,
     input: QuotaInput,
 ) -> CmdResult<Quota> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .update_quota(&s, &quota_id, expected_version, &input, Utc::now())
         .await
         .map_err(api)
@@ -166,10 +148,8 @@ pub async fn update_checkin_list(
     expected_version: i64,
     input: CheckinListInput,
 ) -> CmdResult<CheckinList> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .update_checkin_list(&s, &list_id, expected_version, &input, Utc::now())
         .await
         .map_err(api)
@@ -180,10 +160,8 @@ pub async fn create_checkin_list(
     desktop: State<'_, Desktop>,
     input: CheckinListInput,
 ) -> CmdResult<CheckinList> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .create_checkin_list(&s, &input, Utc::now())
         .await
         .map_err(api)
@@ -194,11 +172,6 @@ pub async fn availability(
     desktop: State<'_, Desktop>,
     event_id: String,
 ) -> CmdResult<EventAvailability> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
-        .availability(&s, &event_id)
-        .await
-        .map_err(api)
+    let (admit, s) = desktop.staff()?;
+    admit.availability(&s, &event_id).await.map_err(api)
 }

@@ -10,12 +10,8 @@ use crate::state::{api, CmdResult, Desktop};
 
 #[tauri::command]
 pub async fn redeem(desktop: State<'_, Desktop>, input: RedeemInput) -> CmdResult<RedeemAnswer> {
-    let s = desktop.session()?;
-    desktop
-        .admit()?
-        .redeem(&s, &input, Utc::now())
-        .await
-        .map_err(api)
+    let (admit, s) = desktop.door()?;
+    admit.redeem(&s, &input, Utc::now()).await.map_err(api)
 }
 
 #[tauri::command]
@@ -23,12 +19,8 @@ pub async fn checkin_counts(
     desktop: State<'_, Desktop>,
     list_id: String,
 ) -> CmdResult<CheckinCounts> {
-    let s = desktop.session()?;
-    desktop
-        .admit()?
-        .checkin_counts(&s, &list_id)
-        .await
-        .map_err(api)
+    let (admit, s) = desktop.door()?;
+    admit.checkin_counts(&s, &list_id).await.map_err(api)
 }
 
 /// Largest camera frame accepted, in pixels: 1920 × 1080.

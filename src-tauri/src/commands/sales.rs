@@ -13,21 +13,14 @@ use crate::views::{OrderView, SoldOrder, TicketCard};
 
 #[tauri::command]
 pub async fn hold(desktop: State<'_, Desktop>, input: HoldInput) -> CmdResult<Hold> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
-        .hold(&s, &input, Utc::now())
-        .await
-        .map_err(api)
+    let (admit, s) = desktop.staff()?;
+    admit.hold(&s, &input, Utc::now()).await.map_err(api)
 }
 
 #[tauri::command]
 pub async fn release_hold(desktop: State<'_, Desktop>, hold_id: String) -> CmdResult<()> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .release_hold(&s, &hold_id, Utc::now())
         .await
         .map_err(api)
@@ -36,8 +29,7 @@ pub async fn release_hold(desktop: State<'_, Desktop>, hold_id: String) -> CmdRe
 /// Sell, then hand back the tickets ready to show and print.
 #[tauri::command]
 pub async fn sell(desktop: State<'_, Desktop>, input: SaleInput) -> CmdResult<SoldOrder> {
-    desktop.not_in_kiosk()?;
-    let (admit, s) = (desktop.admit()?, desktop.session()?);
+    let (admit, s) = desktop.staff()?;
     let order = admit.sell(&s, &input, Utc::now()).await.map_err(api)?;
     let cards = cards(&admit, &s, &order).await?;
     Ok(SoldOrder { order, cards })
@@ -49,8 +41,7 @@ pub async fn ticket_cards(
     desktop: State<'_, Desktop>,
     order_id: String,
 ) -> CmdResult<Vec<TicketCard>> {
-    desktop.not_in_kiosk()?;
-    let (admit, s) = (desktop.admit()?, desktop.session()?);
+    let (admit, s) = desktop.staff()?;
     let order = admit.get_order(&s, &order_id).await.map_err(api)?;
     cards(&admit, &s, &order).await
 }
@@ -111,10 +102,8 @@ pub async fn search_orders(
     query: String,
     event_id: Option<String>,
 ) -> CmdResult<Vec<Order>> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
+    let (admit, s) = desktop.staff()?;
+    admit
         .search_orders(&s, event_id.as_deref(), &query, 50)
         .await
         .map_err(api)
@@ -122,8 +111,7 @@ pub async fn search_orders(
 
 #[tauri::command]
 pub async fn get_order(desktop: State<'_, Desktop>, order_id: String) -> CmdResult<OrderView> {
-    desktop.not_in_kiosk()?;
-    let (admit, s) = (desktop.admit()?, desktop.session()?);
+    let (admit, s) = desktop.staff()?;
     let order = admit.get_order(&s, &order_id).await.map_err(api)?;
     let types = admit
         .list_ticket_types(&s, &order.order.event_id.to_string())
@@ -142,11 +130,6 @@ pub async fn cancel_tickets(
     desktop: State<'_, Desktop>,
     input: CancelInput,
 ) -> CmdResult<OrderWithTickets> {
-    desktop.not_in_kiosk()?;
-    let s = desktop.session()?;
-    desktop
-        .admit()?
-        .cancel(&s, &input, Utc::now())
-        .await
-        .map_err(api)
+    let (admit, s) = desktop.staff()?;
+    admit.cancel(&s, &input, Utc::now()).await.map_err(api)
 }
