@@ -21,6 +21,8 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         crate::views::TicketCard,
         crate::views::SoldOrder,
         crate::views::OrderView,
+        crate::views::SavedFile,
+        crate::views::ExportProgress,
         crate::settings::Settings,
         crate::settings::SettingsInput,
         // use cases
@@ -40,6 +42,14 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         admit_api::RedeemAnswer,
         admit_api::CheckinCounts,
         admit_api::Dashboard,
+        admit_api::ChartInput,
+        admit_api::ShiftReportInput,
+        admit_api::ShiftReport,
+        admit_api::ExportInput,
+        admit_api::TicketsPdfInput,
+        admit_api::ImportInput,
+        admit_api::ImportPreview,
+        admit_api::ImportResult,
         // domain
         admit_core::model::Event,
         admit_core::model::TicketType,

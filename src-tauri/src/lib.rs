@@ -3,6 +3,7 @@
 
 pub mod bindings;
 pub mod commands;
+pub mod exports;
 mod pin;
 pub mod settings;
 pub mod state;
@@ -59,6 +60,13 @@ macro_rules! admit_handlers {
             $crate::commands::door::checkin_counts,
             $crate::commands::door::decode_qr,
             $crate::commands::figures::dashboard,
+            $crate::commands::reports::chart_svg,
+            $crate::commands::reports::save_chart_png,
+            $crate::commands::reports::export_csv,
+            $crate::commands::reports::save_tickets_pdf,
+            $crate::commands::reports::shift_report,
+            $crate::commands::reports::import_preview,
+            $crate::commands::reports::import_orders,
         ]
     };
 }

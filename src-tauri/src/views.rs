@@ -91,3 +91,22 @@ pub struct OrderView {
     /// Ticket type names by id, for the order's tickets.
     pub type_names: BTreeMap<String, String>,
 }
+
+/// A file saved into the exports folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct SavedFile {
+    /// Where it is, for people to find it.
+    pub path: String,
+    pub bytes: u64,
+    /// Data rows, for a CSV export (its header not counted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub rows: Option<u64>,
+}
+
+/// How far an export has come: rows written of the rows there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct ExportProgress {
+    pub done: u64,
+    pub total: u64,
+}

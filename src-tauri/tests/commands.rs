@@ -2,25 +2,74 @@
 //! window sends and what it gets back, including `{code, message}` errors, the kiosk lock and
 //! settings that survive a restart.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use base64::Engine;
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::ipc::{CallbackFn, InvokeBody, InvokeResponseBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 
+/// What commands sent through channels: (channel id, message as JSON).
+type Sent = Arc<Mutex<Vec<(u32, Value)>>>;
+
 struct Window {
     _app: App<MockRuntime>,
     webview: WebviewWindow<MockRuntime>,
+    sent: Sent,
+}
+
+/// The exports folder of this test binary. It is set once, before any app starts, because
+/// the environment is shared by every test thread.
+fn export_root() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("exports folder").keep();
+        std::env::set_var(admit_desktop::exports::EXPORT_DIR_ENV, &dir);
+        dir
+    })
+}
+
+/// The exports folder, emptied and held by one test at a time so a test can see exactly
+/// which files it made (and that a failed export left none).
+fn exports() -> (MutexGuard<'static, ()>, PathBuf) {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = export_root().to_path_buf();
+    for entry in std::fs::read_dir(&dir).expect("exports folder") {
+        std::fs::remove_file(entry.unwrap().path()).expect("emptied");
+    }
+    (guard, dir)
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("exports folder")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// A fresh app on the data folder `dir`, as if started anew.
 fn start(dir: &Path) -> Window {
+    export_root();
     let dir = dir.to_path_buf();
+    let sent: Sent = Arc::default();
+    let record = sent.clone();
     let app = mock_builder()
         .plugin(tauri_plugin_store::Builder::default().build())
+        // Channel messages would go to the page's JavaScript; the test keeps them instead.
+        .channel_interceptor(move |_, callback, _, body| {
+            let value = match body {
+                InvokeResponseBody::Json(text) => serde_json::from_str(text).expect("json"),
+                InvokeResponseBody::Raw(bytes) => json!(bytes),
+            };
+            record.lock().unwrap().push((callback.0, value));
+            true
+        })
         .invoke_handler(admit_desktop::admit_handlers!())
         // The app's own context, so the window gets exactly the capabilities it ships with.
         .build(tauri::generate_context!())
@@ -30,7 +79,11 @@ fn start(dir: &Path) -> Window {
     let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .expect("window");
-    Window { _app: app, webview }
+    Window {
+        _app: app,
+        webview,
+        sent,
+    }
 }
 
 impl Window {
@@ -417,6 +470,7 @@ fn kiosk_locks_to_the_door_until_the_pin_and_survives_a_restart() {
 
 #[test]
 fn door_staff_see_the_door_only() {
+    let (_lock, exports) = exports();
     let dir = tempfile::tempdir().unwrap();
     let w = start(dir.path());
     first_run(&w);
@@ -441,4 +495,381 @@ fn door_staff_see_the_door_only() {
         w.err("search_orders", json!({ "query": "", "eventId": null }))["code"],
         "forbidden"
     );
+    // No reports, exports, imports or ticket printing for the door.
+    let window = json!({ "from": "2000-01-01T00:00:00Z", "to": "2000-01-02T00:00:00Z" });
+    let csv = json!({ "event_id": ev, "csv": "ticket_type\nAdult\n" });
+    for (cmd, args) in [
+        (
+            "chart_svg",
+            json!({ "input": { "event_id": ev, "kind": "sales" } }),
+        ),
+        (
+            "save_chart_png",
+            json!({ "input": { "event_id": ev, "kind": "door" } }),
+        ),
+        (
+            "export_csv",
+            json!({ "input": { "event_id": ev, "kind": "scans" }, "onProgress": "__CHANNEL__:3" }),
+        ),
+        ("save_tickets_pdf", json!({ "input": { "event_id": ev } })),
+        ("shift_report", json!({ "input": window })),
+        ("import_preview", json!({ "input": csv })),
+        ("import_orders", json!({ "input": csv })),
+    ] {
+        assert_eq!(w.err(cmd, args)["code"], "forbidden", "{cmd} for the door");
+    }
+    assert_eq!(files_in(&exports), Vec::<String>::new(), "nothing saved");
+    assert!(
+        w.sent.lock().unwrap().is_empty(),
+        "no progress for a refused export"
+    );
+}
+
+/// Room for imports and several sales: the test event's shared quota grown to 20.
+fn grow_quota(w: &Window, ev: &str) {
+    let quota = w.ok("event_detail", json!({ "eventId": ev }))["availability"]["quotas"][0]
+        ["quota"]
+        .clone();
+    let mut input = json!({ "event_id": ev, "name": "Hall", "size": 20 });
+    input["ticket_type_ids"] = quota["ticket_type_ids"].clone();
+    let grown = w.ok(
+        "update_quota",
+        json!({ "quotaId": quota["id"], "expectedVersion": quota["meta"]["version"], "input": input }),
+    );
+    assert_eq!(grown["size"], 20);
+}
+
+/// The file a command says it saved: inside the exports folder, as long as it says.
+fn saved_file(exports: &Path, saved: &Value) -> (String, Vec<u8>) {
+    let path = PathBuf::from(saved["path"].as_str().expect("a path"));
+    assert_eq!(
+        path.parent(),
+        Some(exports),
+        "saved in ADMIT_EXPORT_DIR: {saved}"
+    );
+    let bytes = std::fs::read(&path).expect("the saved file exists");
+    assert_eq!(saved["bytes"].as_u64(), Some(bytes.len() as u64), "{saved}");
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    (name, bytes)
+}
+
+/// An hour either side of now, as the shift report's window.
+fn this_hour() -> Value {
+    let now = chrono::Utc::now();
+    json!({
+        "from": (now - chrono::Duration::hours(1)).to_rfc3339(),
+        "to": (now + chrono::Duration::hours(1)).to_rfc3339(),
+    })
+}
+
+#[test]
+fn charts_exports_shift_report_and_import_through_ipc() {
+    let (_lock, exports) = exports();
+    let dir = tempfile::tempdir().unwrap();
+    let w = start(dir.path());
+    first_run(&w);
+    let (ev, adult, child, list) = event(&w);
+    grow_quota(&w, &ev);
+    let cash = w.ok(
+        "sell",
+        json!({ "input": { "event_id": ev, "payment_method": "cash", "buyer_name": "Ada Lovelace",
+                           "lines": [{ "ticket_type_id": adult, "quantity": 1, "attendee_names": ["Ada"] }] } }),
+    );
+    let card = w.ok(
+        "sell",
+        json!({ "input": { "event_id": ev, "payment_method": "card",
+                           "lines": [{ "ticket_type_id": child, "quantity": 2 }] } }),
+    );
+    let codes = [&cash, &card].map(|o| o["order"]["order"]["code"].as_str().unwrap().to_string());
+    let admitted = w.ok(
+        "redeem",
+        json!({ "input": { "raw": cash["cards"][0]["secret"], "list_id": list, "nonce": "r1", "gate": "North" } }),
+    );
+    assert_eq!(admitted["verdict"], "ok");
+
+    // Charts for the screen: SVG text, sized as asked, titled with the event.
+    for kind in ["sales", "revenue", "door"] {
+        let svg = w.ok(
+            "chart_svg",
+            json!({ "input": { "event_id": ev, "kind": kind, "width": 640, "height": 360 } }),
+        );
+        let svg = svg.as_str().expect("SVG text");
+        assert!(
+            svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{kind}: {}",
+            &svg[..svg.len().min(200)]
+        );
+        assert!(
+            svg.contains("640") && svg.contains("360"),
+            "{kind}: the size asked for"
+        );
+        assert!(svg.contains("Gala"), "{kind}: the title names the event");
+    }
+    let e = w.err(
+        "chart_svg",
+        json!({ "input": { "event_id": ev, "kind": "sales", "width": 10 } }),
+    );
+    assert_eq!(
+        (e["code"].as_str(), e["field"].as_str()),
+        (Some("invalid_input"), Some("width"))
+    );
+
+    // A chart saved as PNG.
+    let saved = w.ok(
+        "save_chart_png",
+        json!({ "input": { "event_id": ev, "kind": "revenue" } }),
+    );
+    let (name, png) = saved_file(&exports, &saved);
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG file");
+    assert!(
+        name.starts_with("gala-revenue-chart-") && name.ends_with(".png"),
+        "{name}"
+    );
+
+    // Orders as CSV, with progress through the channel.
+    let saved = w.ok(
+        "export_csv",
+        json!({ "input": { "event_id": ev, "kind": "orders" }, "onProgress": "__CHANNEL__:7" }),
+    );
+    assert_eq!(saved["rows"], 2, "{saved}");
+    let (name, csv) = saved_file(&exports, &saved);
+    assert!(
+        name.starts_with("gala-orders-") && name.ends_with(".csv"),
+        "{name}"
+    );
+    let csv = String::from_utf8(csv).expect("UTF-8");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "order_id,code,created_at,status,channel,payment_method,buyer_name,buyer_email,total,currency,sold_by,device_id"
+    );
+    assert_eq!(lines.len(), 3, "the header and the two orders: {csv}");
+    let row_of = |code: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(code))
+            .copied()
+            .unwrap_or_default()
+    };
+    assert!(
+        row_of(&codes[0]).contains(",cash,Ada Lovelace,,25.00,EUR,olga,"),
+        "{csv}"
+    );
+    assert!(
+        row_of(&codes[1]).contains(",card,,,20.00,EUR,olga,"),
+        "{csv}"
+    );
+    let progress: Vec<Value> = w
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(id, _)| *id == 7)
+        .map(|(_, v)| v.clone())
+        .collect();
+    assert_eq!(
+        progress.first(),
+        Some(&json!({ "done": 0, "total": 2 })),
+        "{progress:?}"
+    );
+    assert_eq!(
+        progress.last(),
+        Some(&json!({ "done": 2, "total": 2 })),
+        "{progress:?}"
+    );
+
+    // For spreadsheets: a byte-order mark first. Never over an earlier file of the same name.
+    let again = w.ok(
+        "export_csv",
+        json!({ "input": { "event_id": ev, "kind": "attendees", "spreadsheet": true }, "onProgress": "__CHANNEL__:8" }),
+    );
+    assert_eq!(again["rows"], 3, "one row per ticket");
+    let (_, attendees) = saved_file(&exports, &again);
+    assert!(attendees.starts_with("\u{feff}ticket_id,".as_bytes()));
+    let third = w.ok(
+        "export_csv",
+        json!({ "input": { "event_id": ev, "kind": "orders" }, "onProgress": "__CHANNEL__:9" }),
+    );
+    assert_ne!(third["path"], saved["path"]);
+    assert_eq!(
+        saved_file(&exports, &saved).1,
+        csv.as_bytes(),
+        "the first export is untouched"
+    );
+
+    // A failed export leaves no file behind.
+    let before = files_in(&exports);
+    assert_eq!(before.len(), 4, "{before:?}");
+    let e = w.err(
+        "export_csv",
+        json!({ "input": { "event_id": "not-an-event", "kind": "orders" }, "onProgress": "__CHANNEL__:10" }),
+    );
+    assert_eq!(e["code"], "invalid_input", "{e}");
+    assert_eq!(files_in(&exports), before);
+
+    // Printable tickets: the whole event, and one order.
+    let saved = w.ok(
+        "save_tickets_pdf",
+        json!({ "input": { "event_id": ev, "layout": "four_per_a4" } }),
+    );
+    let (name, pdf) = saved_file(&exports, &saved);
+    assert!(pdf.starts_with(b"%PDF-"), "a PDF file");
+    assert!(
+        name.starts_with("gala-tickets-") && name.ends_with(".pdf"),
+        "{name}"
+    );
+    let saved = w.ok(
+        "save_tickets_pdf",
+        json!({ "input": { "order_id": card["order"]["order"]["id"] } }),
+    );
+    let (name, pdf) = saved_file(&exports, &saved);
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(
+        name.contains(&codes[1].to_lowercase()),
+        "{name} names the order {}",
+        codes[1]
+    );
+
+    // The shift so far: per method, and the cash the drawer should hold.
+    let report = w.ok("shift_report", json!({ "input": this_hour() }));
+    let method = |m: &str| {
+        report["by_method"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["method"] == m)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        method("cash")["sales"],
+        json!({ "minor": 2500, "currency": "EUR" })
+    );
+    assert_eq!(method("card")["sales"]["minor"], 2000);
+    assert_eq!(method("card")["tickets"], 2);
+    assert_eq!(
+        report["drawers"][0]["cash_expected"]["minor"], 2500,
+        "{report}"
+    );
+    assert_eq!(report["drawers"][0]["username"], "olga");
+
+    // Import: a preview first, refused whole when a row is wrong, then the import.
+    let good = "order,buyer_name,ticket_type,attendee,quantity,notes\n\
+                W-1,Grace Hopper,Adult,Grace Hopper,1,VIP\n\
+                W-1,Grace Hopper,Child,Tim Hopper,1,\n\
+                W-2,Alan Turing,Adult,,2,\n";
+    let preview = w.ok(
+        "import_preview",
+        json!({ "input": { "event_id": ev, "csv": good } }),
+    );
+    assert_eq!(
+        (preview["orders"].as_u64(), preview["tickets"].as_u64()),
+        (Some(2), Some(4))
+    );
+    assert_eq!(preview["ignored_columns"], json!(["notes"]));
+    assert_eq!(preview["issues"], json!([]), "{preview}");
+    let bad = "ticket_type,quantity\nAdult,1\nBalcony,1\nAdult,0\n";
+    let preview = w.ok(
+        "import_preview",
+        json!({ "input": { "event_id": ev, "csv": bad } }),
+    );
+    let issues: Vec<(u64, String)> = preview["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["line"].as_u64().unwrap(),
+                i["column"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        issues,
+        [(3, "ticket_type".to_string()), (4, "quantity".to_string())]
+    );
+    let e = w.err(
+        "import_orders",
+        json!({ "input": { "event_id": ev, "csv": bad } }),
+    );
+    assert_eq!(e["code"], "invalid_input", "{e}");
+    let imported = w.ok(
+        "import_orders",
+        json!({ "input": { "event_id": ev, "csv": good } }),
+    );
+    assert_eq!(imported, json!({ "orders": 2, "tickets": 4 }));
+    let found = w.ok("search_orders", json!({ "query": "Hopper", "eventId": ev }));
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    let dash = w.ok("dashboard", json!({}));
+    assert_eq!(
+        dash["events"][0]["sold"], 7,
+        "3 sold here and 4 imported, none from the bad file"
+    );
+}
+
+#[test]
+fn box_office_sees_its_own_shift_and_prints_tickets_but_exports_nothing() {
+    let (_lock, exports) = exports();
+    let dir = tempfile::tempdir().unwrap();
+    let w = start(dir.path());
+    first_run(&w);
+    let (ev, adult, _, _) = event(&w);
+    w.ok(
+        "sell",
+        json!({ "input": { "event_id": ev, "payment_method": "cash",
+                           "lines": [{ "ticket_type_id": adult, "quantity": 1 }] } }),
+    );
+    let users = w.ok("list_users", json!({}));
+    let olga = users[0]["id"].as_str().unwrap().to_string();
+    w.ok(
+        "create_user",
+        json!({ "input": { "username": "bob", "display_name": "Bob", "password": PASSWORD, "role": "box_office" } }),
+    );
+    w.ok("logout", json!({}));
+    w.ok("login", json!({ "username": "bob", "password": PASSWORD }));
+    let sold = w.ok(
+        "sell",
+        json!({ "input": { "event_id": ev, "payment_method": "card",
+                           "lines": [{ "ticket_type_id": adult, "quantity": 1 }] } }),
+    );
+
+    let own = w.ok("shift_report", json!({ "input": this_hour() }));
+    let lines = own["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "only Bob's own sales: {own}");
+    assert_eq!(lines[0]["username"], "bob");
+    assert_eq!(lines[0]["method"], "card");
+    let mut theirs = this_hour();
+    theirs["user_id"] = json!(olga);
+    assert_eq!(
+        w.err("shift_report", json!({ "input": theirs }))["code"],
+        "forbidden"
+    );
+
+    let saved = w.ok(
+        "save_tickets_pdf",
+        json!({ "input": { "order_id": sold["order"]["order"]["id"] } }),
+    );
+    let (_, pdf) = saved_file(&exports, &saved);
+    assert!(pdf.starts_with(b"%PDF-"));
+    for (cmd, args) in [
+        (
+            "chart_svg",
+            json!({ "input": { "event_id": ev, "kind": "revenue" } }),
+        ),
+        (
+            "export_csv",
+            json!({ "input": { "event_id": ev, "kind": "orders" }, "onProgress": "__CHANNEL__:1" }),
+        ),
+        (
+            "import_preview",
+            json!({ "input": { "event_id": ev, "csv": "ticket_type\nAdult\n" } }),
+        ),
+    ] {
+        assert_eq!(
+            w.err(cmd, args)["code"],
+            "forbidden",
+            "{cmd} for the box office"
+        );
+    }
+    assert_eq!(files_in(&exports).len(), 1, "only the tickets");
 }

@@ -4,9 +4,11 @@
 mod accounts;
 mod catalogue;
 mod door;
+mod exports;
 mod figures;
 mod fixture;
 mod migrations;
+mod reports;
 mod roles;
 mod sales;
 mod stock_race;

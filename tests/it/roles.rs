@@ -144,6 +144,44 @@ async fn attempt(
         Action::ViewOrders => a.search_orders(s, Some(&ev), "", 10).await.map(|_| ()),
         Action::ViewAudit => a.list_audit(s, 10).await.map(|_| ()),
         Action::ViewReports => a.dashboard(s, now).await.map(|_| ()),
+        Action::ExportData => {
+            let mut out = Vec::new();
+            a.export_csv(
+                s,
+                &ExportInput {
+                    event_id: ev.clone(),
+                    kind: ExportKind::Orders,
+                    spreadsheet: false,
+                },
+                &mut out,
+                &mut |_, _| {},
+            )
+            .await
+            .map(|_| ())
+        }
+        Action::ImportOrders => a
+            .import_preview(
+                s,
+                &ImportInput {
+                    event_id: ev.clone(),
+                    csv: "ticket_type\nAdult\n".into(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
+        Action::ViewShiftReport => a
+            .shift_report(
+                s,
+                &ShiftReportInput {
+                    from: "2026-01-01T00:00:00Z".into(),
+                    to: "2027-01-01T00:00:00Z".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map(|_| ()),
         Action::ManageCheckinLists => a
             .create_checkin_list(
                 s,

@@ -5,14 +5,16 @@
 //   ADMIT_E2E_WEBDRIVER  e.g. http://127.0.0.1:4444
 //   ADMIT_E2E_APP        absolute path of the admit-desktop binary
 //   ADMIT_E2E_ARTIFACTS  folder for one screenshot per step
-import { mkdir, writeFile } from "node:fs/promises";
-import { isAbsolute, join } from "node:path";
+//   ADMIT_EXPORT_DIR     where the app saves exports (the scenario reads the files back)
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, isAbsolute, join } from "node:path";
 
 import { APP, BASE, ELEMENT, Session, WebDriverError, http, sleep } from "./webdriver.mjs";
 
 const ARTIFACTS = process.env.ADMIT_E2E_ARTIFACTS ?? "target/e2e";
-if (!BASE || !APP || !isAbsolute(APP)) {
-  console.error("e2e: set ADMIT_E2E_WEBDRIVER and ADMIT_E2E_APP (an absolute path); scripts/e2e does this");
+const EXPORTS = process.env.ADMIT_EXPORT_DIR ?? "";
+if (!BASE || !APP || !isAbsolute(APP) || !isAbsolute(EXPORTS)) {
+  console.error("e2e: set ADMIT_E2E_WEBDRIVER, ADMIT_E2E_APP and ADMIT_EXPORT_DIR (absolute paths); scripts/e2e does this");
   process.exit(2);
 }
 
@@ -481,6 +483,126 @@ async function scenario() {
     check(/cancel/i.test(got.title) && /cancelled/i.test(got.detail), "plain words about the cancellation", `${got.title} — ${got.detail}`);
     check(/box office/i.test(got.detail), "what to do with a cancelled ticket", got.detail);
     await expectText("door-admitted", /^1$/);
+  });
+
+  await reportsScenario(orderCode);
+}
+
+/** A file the app says it saved: in the exports folder, and as many bytes as it said. */
+async function savedFile(pathText) {
+  const path = pathText.trim();
+  check(dirname(path) === EXPORTS, `a file in ${EXPORTS}`, path);
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new StepFailure(`the saved file ${path} to exist`, e.message);
+  }
+}
+
+/** The dashboard's chart pictures: how many there are and whether each was drawn. */
+async function chartImages() {
+  return s.js(`
+    return [...document.querySelectorAll('[data-testid="chart-img"]')].map((img) => ({
+      kind: img.closest('figure')?.dataset.testid,
+      src: (img.getAttribute('src') || '').slice(0, 40),
+      length: (img.getAttribute('src') || '').length,
+      loaded: img.complete && img.naturalWidth > 0,
+      width: Math.round(img.getBoundingClientRect().width),
+      height: Math.round(img.getBoundingClientRect().height),
+    }));
+  `);
+}
+
+async function reportsScenario(orderCode) {
+  await step("dashboard-charts", async () => {
+    await click("nav-dashboard");
+    await find("screen-dashboard");
+    await choose("chart-event", EVENT_NAME);
+    await waitFor("three drawn chart images", async () => {
+      const imgs = await chartImages();
+      return (imgs.length === 3 && imgs.every((i) => i.loaded && i.length > 1000)) || { ok: false, saw: JSON.stringify(imgs) };
+    });
+    const kinds = (await chartImages()).map((i) => i.kind).join(",");
+    check(kinds === "chart-sales,chart-revenue,chart-door", "the sales, revenue and door charts", kinds);
+    for (const c of await chartImages()) {
+      check(c.src.startsWith("data:image/svg+xml"), `${c.kind} as an SVG image`, c.src);
+      check(c.width >= 400 && c.height >= 200, `${c.kind} big enough to read`, `${c.width}×${c.height}`);
+    }
+    // No chart markup in the page itself: an <svg> there could run script.
+    const inline = await s.js(`return document.querySelectorAll('[data-testid="dash-charts"] svg').length`);
+    check(inline === 0, "no inline SVG in the charts", `${inline} inline`);
+    // Charts sit below the day's figures; bring them into view for the screenshot.
+    await s.js(`document.querySelector('[data-testid="dash-charts"]').scrollIntoView({ block: "start" })`);
+  });
+
+  await step("chart-png-saved", async () => {
+    await click('[data-testid="chart-revenue"] [data-testid="chart-save"]');
+    const shown = await expectText('[data-testid="chart-revenue"] [data-testid="chart-saved"]', EXPORTS);
+    const png = await savedFile(shown.replace(/^Saved to\s*/, ""));
+    check(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), "a PNG file", png.subarray(0, 8).toString("hex"));
+  });
+
+  await step("orders-exported", async () => {
+    await click("nav-reports");
+    await find("screen-reports");
+    await choose("reports-event", EVENT_NAME);
+    await click("export-kind-orders");
+    await click("export-run");
+    const path = await textOf("export-saved-path");
+    await expectText("export-saved", "1 row");
+    const csv = (await savedFile(path)).toString("utf8");
+    const lines = csv.trim().split(/\r\n/);
+    check(lines[0] === "order_id,code,created_at,status,channel,payment_method,buyer_name,buyer_email,total,currency,sold_by,device_id", "the orders header", lines[0]);
+    check(lines.length === 2, "one order row under the header", `${lines.length - 1} rows: ${csv}`);
+    check(lines[1].includes(`,${orderCode},`) && lines[1].includes(",cash,") && lines[1].includes(`,${OWNER.username},`), `order ${orderCode}, cash, sold by ${OWNER.username}`, lines[1]);
+    const bar = await find('[data-testid="export-progress"] [role="progressbar"]');
+    const [done, total] = [await s.attr(bar, "aria-valuenow"), await s.attr(bar, "aria-valuemax")];
+    check(done === "1" && total === "1", "the progress bar at 1 of 1 rows", `${done} of ${total}`);
+  });
+
+  await step("shift-report", async () => {
+    const report = await find("shift-report");
+    await expectText("shift-who", "All cashiers");
+    const cash = await find('[data-testid="shift-method"][data-method="cash"]');
+    const cells = (await s.text(cash)).trim();
+    check(/Cash/.test(cells) && /35\.00/.test(cells), "today's cash sale of 35.00", cells);
+    await expectText("shift-drawer", OWNER.username);
+    await expectText("shift-drawer-expected", "35.00");
+    await s.js("arguments[0].scrollIntoView({ block: 'start' })", { [ELEMENT]: report });
+  });
+
+  await step("shift-report-printed", async () => {
+    // What window.print() puts on paper: the page's print rules applied to the screen.
+    await s.js(`
+      const rules = [];
+      for (const sheet of document.styleSheets) {
+        for (const r of sheet.cssRules) {
+          if (r instanceof CSSMediaRule && /\\bprint\\b/.test(r.media.mediaText)) {
+            for (const inner of r.cssRules) if (!(inner instanceof CSSPageRule)) rules.push(inner.cssText);
+          }
+        }
+      }
+      const style = document.createElement("style");
+      style.id = "e2e-print";
+      style.textContent = rules.join("\\n");
+      document.head.appendChild(style);
+      window.scrollTo(0, 0);
+      document.querySelector(".main").scrollTo(0, 0);
+    `);
+    try {
+      const shown = await s.js(`
+        const vis = (sel) => { const e = document.querySelector(sel); return !!e && getComputedStyle(e).display !== "none" && e.getClientRects().length > 0; };
+        return { nav: vis(".topbar"), exports: vis('[data-testid="report-exports"]'), controls: vis('[data-testid="shift-show"]'),
+                 report: vis('[data-testid="shift-report"]'), heading: vis('[data-testid="shift-report"] .print-only') };
+      `);
+      check(!shown.nav && !shown.exports && !shown.controls, "navigation, other reports and the controls left off the paper", JSON.stringify(shown));
+      check(shown.report && shown.heading, "the report with its printed heading", JSON.stringify(shown));
+      await s.afterPaint();
+      const png = await s.screenshot();
+      await writeFile(join(ARTIFACTS, `${String(stepNo).padStart(2, "0")}-shift-report-print-layout.png`), Buffer.from(png, "base64"));
+    } finally {
+      await s.js(`document.getElementById("e2e-print")?.remove()`);
+    }
   });
 }
 

@@ -1,9 +1,10 @@
 // Every call from the UI into Admit's Rust side. One typed wrapper per Tauri command; errors
 // reject with an AppError ({code, message, field}).
-import { invoke as tauriInvoke } from "@tauri-apps/api/core";
+import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
 
 import type { AppStatus } from "./bindings/AppStatus";
 import type { CancelInput } from "./bindings/CancelInput";
+import type { ChartInput } from "./bindings/ChartInput";
 import type { CheckinCounts } from "./bindings/CheckinCounts";
 import type { CheckinList } from "./bindings/CheckinList";
 import type { CheckinListInput } from "./bindings/CheckinListInput";
@@ -13,8 +14,13 @@ import type { Event } from "./bindings/Event";
 import type { EventAvailability } from "./bindings/EventAvailability";
 import type { EventDetail } from "./bindings/EventDetail";
 import type { EventInput } from "./bindings/EventInput";
+import type { ExportInput } from "./bindings/ExportInput";
+import type { ExportProgress } from "./bindings/ExportProgress";
 import type { Hold } from "./bindings/Hold";
 import type { HoldInput } from "./bindings/HoldInput";
+import type { ImportInput } from "./bindings/ImportInput";
+import type { ImportPreview } from "./bindings/ImportPreview";
+import type { ImportResult } from "./bindings/ImportResult";
 import type { NewUserInput } from "./bindings/NewUserInput";
 import type { Order } from "./bindings/Order";
 import type { OrderView } from "./bindings/OrderView";
@@ -24,15 +30,20 @@ import type { QuotaInput } from "./bindings/QuotaInput";
 import type { RedeemAnswer } from "./bindings/RedeemAnswer";
 import type { RedeemInput } from "./bindings/RedeemInput";
 import type { SaleInput } from "./bindings/SaleInput";
+import type { SavedFile } from "./bindings/SavedFile";
 import type { SessionView } from "./bindings/SessionView";
 import type { Settings } from "./bindings/Settings";
 import type { SettingsInput } from "./bindings/SettingsInput";
+import type { ShiftReport } from "./bindings/ShiftReport";
+import type { ShiftReportInput } from "./bindings/ShiftReportInput";
 import type { SoldOrder } from "./bindings/SoldOrder";
 import type { TicketCard } from "./bindings/TicketCard";
+import type { TicketsPdfInput } from "./bindings/TicketsPdfInput";
 import type { TicketType } from "./bindings/TicketType";
 import type { TicketTypeInput } from "./bindings/TicketTypeInput";
 import type { UpdateUserInput } from "./bindings/UpdateUserInput";
 import type { User } from "./bindings/User";
+import { announce, type ChangeKind } from "./lib/changes";
 import { toAppError, type AppError } from "./lib/errors";
 
 export type { AppError };
@@ -41,16 +52,35 @@ function insideApp(): boolean {
   return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+function requireApp(): void {
   if (!insideApp()) {
     const e: AppError = { code: "no_backend", message: "Admit's desktop app is not connected", field: null };
     throw e;
   }
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  requireApp();
   try {
     return await tauriInvoke<T>(command, args);
   } catch (e) {
     throw toAppError(e);
   }
+}
+
+/** A call that changes figures other screens show: they hear of it once it succeeded. */
+async function changing<T>(kind: ChangeKind, command: string, args: Record<string, unknown>): Promise<T> {
+  const result = await call<T>(command, args);
+  announce(kind);
+  return result;
+}
+
+/** A CSV export; `onProgress` hears {done, total} rows as the file is written. */
+async function exportCsv(input: ExportInput, onProgress: (p: ExportProgress) => void): Promise<SavedFile> {
+  requireApp();
+  const channel = new Channel<ExportProgress>();
+  channel.onmessage = onProgress;
+  return call<SavedFile>("export_csv", { input, onProgress: channel });
 }
 
 export const api = {
@@ -94,20 +124,27 @@ export const api = {
   // Sales
   hold: (input: HoldInput) => call<Hold>("hold", { input }),
   releaseHold: (holdId: string) => call<null>("release_hold", { holdId }),
-  sell: (input: SaleInput) => call<SoldOrder>("sell", { input }),
+  sell: (input: SaleInput) => changing<SoldOrder>("sale", "sell", { input }),
   ticketCards: (orderId: string) => call<TicketCard[]>("ticket_cards", { orderId }),
   searchOrders: (query: string, eventId: string | null) => call<Order[]>("search_orders", { query, eventId }),
   getOrder: (orderId: string) => call<OrderView>("get_order", { orderId }),
-  cancelTickets: (input: CancelInput) => call<OrderWithTickets>("cancel_tickets", { input }),
+  cancelTickets: (input: CancelInput) => changing<OrderWithTickets>("cancel", "cancel_tickets", { input }),
 
   // Door
   doorLists: () => call<DoorList[]>("door_lists"),
-  redeem: (input: RedeemInput) => call<RedeemAnswer>("redeem", { input }),
+  redeem: (input: RedeemInput) => changing<RedeemAnswer>("scan", "redeem", { input }),
   checkinCounts: (listId: string) => call<CheckinCounts>("checkin_counts", { listId }),
   decodeQr: (width: number, height: number, luma: string) => call<string | null>("decode_qr", { width, height, luma }),
 
   // Reports
   dashboard: () => call<Dashboard>("dashboard"),
+  chartSvg: (input: ChartInput) => call<string>("chart_svg", { input }),
+  saveChartPng: (input: ChartInput) => call<SavedFile>("save_chart_png", { input }),
+  exportCsv,
+  saveTicketsPdf: (input: TicketsPdfInput) => call<SavedFile>("save_tickets_pdf", { input }),
+  shiftReport: (input: ShiftReportInput) => call<ShiftReport>("shift_report", { input }),
+  importPreview: (input: ImportInput) => call<ImportPreview>("import_preview", { input }),
+  importOrders: (input: ImportInput) => changing<ImportResult>("import", "import_orders", { input }),
 };
 
 export type Api = typeof api;

@@ -7,7 +7,10 @@ mod auth;
 mod catalogue;
 mod door;
 mod error;
+mod exports;
 mod figures;
+mod import;
+mod reports;
 mod sales;
 
 use std::sync::Arc;
@@ -27,7 +30,18 @@ pub use catalogue::{
 };
 pub use door::{CheckinCounts, CheckinListInput, DoorPackage, RedeemAnswer, RedeemInput};
 pub use error::{ApiError, ApiResult, ErrorBody};
+pub use exports::{
+    decimal, ExportInput, ExportKind, ExportSummary, TicketsPdfInput, MAX_TICKETS_PER_PDF,
+};
 pub use figures::{Dashboard, EventProgress};
+pub use import::{
+    ImportInput, ImportIssue, ImportOrderPreview, ImportPreview, ImportResult, ImportTypeCount,
+    MAX_IMPORT_BYTES, MAX_IMPORT_TICKETS,
+};
+pub use reports::{
+    ChartData, ChartFormat, ChartImage, ChartInput, ChartKind, Drawer, MethodTotal, ShiftLine,
+    ShiftReport, ShiftReportInput, DOOR_BUCKET_SECS,
+};
 pub use sales::{CancelInput, HoldInput, LineInput, SaleInput};
 
 /// Behaviour that an installation may tune.

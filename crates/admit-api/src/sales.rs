@@ -454,9 +454,33 @@ impl Admit {
             for r in &revoke {
                 change = change.sync(now, "revocation", r.ticket_id.0, 1, r);
             }
+            // A refund hands back what each ticket sold for, by the way it was paid.
+            let refunds = if input.refund {
+                tickets
+                    .iter()
+                    .filter(|t| t.price.minor > 0)
+                    .map(|t| admit_store::Refund {
+                        id: RefundId::new(now),
+                        order_id: order.id,
+                        event_id: order.event_id,
+                        ticket_id: Some(t.id),
+                        amount: t.price,
+                        method: order.payment_method,
+                        created_by: s.user.id,
+                        device_id: s.device_id,
+                        at: now,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for r in &refunds {
+                change = change.sync(now, "refund", r.id.0, 1, r);
+            }
             let c = Cancellation {
                 order,
                 expected_version,
+                refunds,
                 tickets,
                 release: release.into_iter().collect(),
                 revoke,

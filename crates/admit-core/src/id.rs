@@ -74,4 +74,5 @@ typed_id!(
     AuditId,
     CheckinListId,
     ScanId,
+    RefundId,
 );

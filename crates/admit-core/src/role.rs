@@ -66,10 +66,16 @@ pub enum Action {
     Redeem,
     /// Sales and door figures: the dashboard and reports.
     ViewReports,
+    /// CSV exports of orders, attendees and scans (personal data leaves the app).
+    ExportData,
+    /// Orders and attendees brought in from another system's CSV.
+    ImportOrders,
+    /// End-of-shift reports: the box office sees its own, managers everyone's.
+    ViewShiftReport,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 23] = [
         Action::ManageUsers,
         Action::ViewUsers,
         Action::ManageCategories,
@@ -90,6 +96,9 @@ impl Action {
         Action::BlockTickets,
         Action::Redeem,
         Action::ViewReports,
+        Action::ExportData,
+        Action::ImportOrders,
+        Action::ViewShiftReport,
     ];
 }
 
@@ -110,6 +119,7 @@ pub fn allowed(role: Role, action: Action) -> bool {
                 | ViewOrders
                 | IssueTickets
                 | Redeem
+                | ViewShiftReport
         ),
         Role::Door => matches!(action, ViewEvents | Redeem),
     }

@@ -82,7 +82,117 @@ pub struct Cancellation {
     pub release: Vec<(QuotaId, u32)>,
     /// Secrets of the cancelled tickets that must stop admitting (inserted if not there yet).
     pub revoke: Vec<Revocation>,
+    /// Money handed back with this cancellation (one row per refunded ticket); empty for a
+    /// plain cancellation, where the money taken is kept.
+    pub refunds: Vec<Refund>,
     pub change: Change,
+}
+
+/// Money handed back to a buyer. Reports subtract these from gross sales; the shift report
+/// counts them against the drawer of the cashier who paid them out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refund {
+    pub id: RefundId,
+    pub order_id: OrderId,
+    pub event_id: EventId,
+    /// The ticket refunded; `None` for an amount against the whole order.
+    pub ticket_id: Option<TicketId>,
+    pub amount: Money,
+    /// How the money went back (the order's payment method unless the cashier chose another).
+    pub method: PaymentMethod,
+    pub created_by: UserId,
+    pub device_id: Option<DeviceId>,
+    pub at: DateTime<Utc>,
+}
+
+/// Live tickets sold in one time bucket, per ticket type (the sales-velocity chart).
+/// Counts valid tickets of paid and pending orders by their order's time, so the buckets add
+/// up to the dashboard's "sold".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SalesBucket {
+    /// Start of the bucket: a multiple of the bucket width since the Unix epoch, UTC.
+    pub start: DateTime<Utc>,
+    pub ticket_type_id: TicketTypeId,
+    pub tickets: u64,
+}
+
+/// Money of one event, per ticket type, channel, payment method and currency.
+///
+/// `gross` is what tickets sold for in orders whose money was taken (status paid, cancelled
+/// or refunded; pending and expired orders took none), whether or not the ticket is still
+/// valid. `refunded` is the sum of refunds of those tickets (by the ticket's type; a refund
+/// against a whole order has no type and is reported with `ticket_type_id: None`). Every
+/// refund of the event counts, whatever its order's status: it is money paid out.
+/// Net is gross − refunded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RevenueRow {
+    pub ticket_type_id: Option<TicketTypeId>,
+    pub channel: Channel,
+    pub payment_method: PaymentMethod,
+    pub currency: String,
+    /// Tickets sold (as counted in `gross`).
+    pub tickets: u64,
+    pub gross_minor: i64,
+    pub refunds: u64,
+    pub refunded_minor: i64,
+}
+
+/// Counted scans of one event in one time bucket and gate (the door chart).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DoorBucket {
+    pub start: DateTime<Utc>,
+    pub gate: Option<String>,
+    pub entries: u64,
+    pub exits: u64,
+}
+
+/// What the end-of-shift report asks for: one cashier's or one device's sales in a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftQuery {
+    /// `None`: every user.
+    pub user_id: Option<UserId>,
+    /// `None`: every device (and sales made with no device).
+    pub device_id: Option<DeviceId>,
+    /// Half-open window `[from, to)`.
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// One line of an end-of-shift report: per user, device, payment method and currency.
+/// Sales are orders the user made in the window (money taken, as in [`RevenueRow`]); refunds
+/// are refunds the user paid out in the window, by refund method.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShiftRow {
+    pub user_id: UserId,
+    pub device_id: Option<DeviceId>,
+    pub method: PaymentMethod,
+    pub currency: String,
+    pub orders: u64,
+    pub tickets: u64,
+    pub sales_minor: i64,
+    pub refunds: u64,
+    pub refunded_minor: i64,
+}
+
+/// One ticket as the attendee export lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttendeeRow {
+    pub ticket: Ticket,
+    pub ticket_type_name: String,
+    pub order_code: String,
+    pub buyer_name: Option<String>,
+    pub buyer_email: Option<String>,
+    pub order_status: OrderStatus,
+    /// First counted entry scan on any list of the event.
+    pub first_entry_at: Option<DateTime<Utc>>,
+}
+
+/// How many rows each export of an event will have (for progress).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct ExportCounts {
+    pub orders: u64,
+    pub tickets: u64,
+    pub scans: u64,
 }
 
 /// A public key of an event, as stored and synced.
@@ -406,6 +516,57 @@ pub trait Store: Send + Sync + 'static {
     // ---- figures
     /// Live sales per event and currency, all time and since `since` (e.g. today's start).
     async fn sales_summary(&self, since: DateTime<Utc>) -> StoreResult<Vec<EventSales>>;
+
+    // ---- reports (aggregated in SQL; see the row types for what each counts)
+    /// Tickets sold per bucket of `bucket_secs` seconds and ticket type, oldest first.
+    /// A width of zero is refused (`Other`) before any query runs.
+    async fn sales_buckets(
+        &self,
+        event_id: EventId,
+        bucket_secs: u32,
+    ) -> StoreResult<Vec<SalesBucket>>;
+    async fn revenue(&self, event_id: EventId) -> StoreResult<Vec<RevenueRow>>;
+    /// Counted scans per bucket of `bucket_secs` seconds and gate, oldest first.
+    async fn door_buckets(
+        &self,
+        event_id: EventId,
+        bucket_secs: u32,
+    ) -> StoreResult<Vec<DoorBucket>>;
+    /// Over all events; sorted by user, device (none first), method, currency.
+    async fn shift_totals(&self, query: &ShiftQuery) -> StoreResult<Vec<ShiftRow>>;
+    /// Refunds of an order, oldest first.
+    async fn refunds_of_order(&self, order_id: OrderId) -> StoreResult<Vec<Refund>>;
+
+    // ---- exports: pages in id order (ids are time-ordered), after the last id of the page before
+    // (`None`: from the first); at most 10,000 rows a page. Every row of the event is exported,
+    // whatever its status: all orders, all tickets, all scans (refused ones too).
+    async fn export_counts(&self, event_id: EventId) -> StoreResult<ExportCounts>;
+    async fn export_orders(
+        &self,
+        event_id: EventId,
+        after: Option<OrderId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Order>>;
+    async fn export_attendees(
+        &self,
+        event_id: EventId,
+        after: Option<TicketId>,
+        limit: u32,
+    ) -> StoreResult<Vec<AttendeeRow>>;
+    async fn export_scans(
+        &self,
+        event_id: EventId,
+        after: Option<ScanId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ScanRecord>>;
+
+    // ---- import
+    /// Write many sales in one transaction: all of them, or none (the first error is returned
+    /// and nothing is written). Stock is checked and taken as for single sales. The holds the
+    /// sales name are consumed first, then every event's overdue holds are swept as of its
+    /// latest sale, then the demand is taken: the batch goes in exactly when all of it fits
+    /// after those units came back.
+    async fn import_sales(&self, sales: &[NewSale]) -> StoreResult<()>;
 
     // ---- audit and sync
     async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;

@@ -38,8 +38,9 @@ use admit_core::secret::KeyId;
 use admit_core::*;
 
 use crate::{
-    Backend, Block, Cancellation, Credentials, Decide, EventKey, IssuedSecret, NewSale, OrderQuery,
-    Revocation, ScanAttempt, ScanOutcome, ScanRecord, Store, StoreError, StoreResult,
+    AttendeeRow, Backend, Block, Cancellation, Credentials, Decide, DoorBucket, EventKey,
+    ExportCounts, IssuedSecret, NewSale, OrderQuery, Refund, RevenueRow, Revocation, SalesBucket,
+    ScanAttempt, ScanOutcome, ScanRecord, ShiftQuery, ShiftRow, Store, StoreError, StoreResult,
 };
 use rows::int4;
 use sale::{quick_sale, QuickSale};
@@ -1050,6 +1051,7 @@ impl Store for PgStore {
                 }
                 // The cancelled tickets' secrets stop admitting with the same commit.
                 door::insert_revocations(&mut tx, &x.revoke).await?;
+                report::insert_refunds(&mut tx, &x.refunds).await?;
                 record_change(&mut tx, &x.change).await?;
                 stock::give_back(&mut tx, &x.release).await?;
                 tx.commit().await?;
@@ -1240,6 +1242,84 @@ impl Store for PgStore {
 
     async fn sales_summary(&self, since: DateTime<Utc>) -> StoreResult<Vec<crate::EventSales>> {
         report::sales_summary(&self.pool, since).await
+    }
+
+    // ---- reports and exports (postgres/report.rs)
+
+    async fn sales_buckets(
+        &self,
+        event_id: EventId,
+        bucket_secs: u32,
+    ) -> StoreResult<Vec<SalesBucket>> {
+        report::sales_buckets(&self.pool, event_id, bucket_secs).await
+    }
+
+    async fn revenue(&self, event_id: EventId) -> StoreResult<Vec<RevenueRow>> {
+        report::revenue(&self.pool, event_id).await
+    }
+
+    async fn door_buckets(
+        &self,
+        event_id: EventId,
+        bucket_secs: u32,
+    ) -> StoreResult<Vec<DoorBucket>> {
+        report::door_buckets(&self.pool, event_id, bucket_secs).await
+    }
+
+    async fn shift_totals(&self, query: &ShiftQuery) -> StoreResult<Vec<ShiftRow>> {
+        report::shift_totals(&self.pool, query).await
+    }
+
+    async fn refunds_of_order(&self, order_id: OrderId) -> StoreResult<Vec<Refund>> {
+        report::refunds_of_order(&self.pool, order_id).await
+    }
+
+    async fn export_counts(&self, event_id: EventId) -> StoreResult<ExportCounts> {
+        report::export_counts(&self.pool, event_id).await
+    }
+
+    async fn export_orders(
+        &self,
+        event_id: EventId,
+        after: Option<OrderId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Order>> {
+        report::export_orders(&self.pool, event_id, after, limit).await
+    }
+
+    async fn export_attendees(
+        &self,
+        event_id: EventId,
+        after: Option<TicketId>,
+        limit: u32,
+    ) -> StoreResult<Vec<AttendeeRow>> {
+        report::export_attendees(&self.pool, event_id, after, limit).await
+    }
+
+    async fn export_scans(
+        &self,
+        event_id: EventId,
+        after: Option<ScanId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ScanRecord>> {
+        report::export_scans(&self.pool, event_id, after, limit).await
+    }
+
+    async fn import_sales(&self, sales: &[NewSale]) -> StoreResult<()> {
+        if sales.is_empty() {
+            return Ok(());
+        }
+        let quotas: Vec<QuotaId> = sales
+            .iter()
+            .flat_map(|s| s.demand.iter().map(|d| d.0))
+            .collect();
+        self.stock_write("import_sales", quotas, move || async move {
+            let mut tx = self.begin().await?;
+            sale::import_sales(&mut tx, sales).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     // ---- audit and sync

@@ -38,8 +38,9 @@ use admit_core::checkin::CheckinList;
 use admit_core::secret::KeyId;
 
 use crate::{
-    Backend, Block, Cancellation, Credentials, Decide, EventKey, IssuedSecret, NewSale, OrderQuery,
-    Revocation, ScanAttempt, ScanOutcome, ScanRecord, Store, StoreError, StoreResult,
+    AttendeeRow, Backend, Block, Cancellation, Credentials, Decide, DoorBucket, EventKey,
+    ExportCounts, IssuedSecret, NewSale, OrderQuery, Refund, RevenueRow, Revocation, SalesBucket,
+    ScanAttempt, ScanOutcome, ScanRecord, ShiftQuery, ShiftRow, Store, StoreError, StoreResult,
 };
 
 mod door;
@@ -1203,6 +1204,7 @@ impl Store for SqliteStore {
             }
             give_back(c, &x.release)?;
             door::insert_revocations(c, &x.revoke)?;
+            report::insert_refunds(c, &x.refunds)?;
             write_change(c, &x.change)
         })
         .await
@@ -1451,6 +1453,77 @@ impl Store for SqliteStore {
         report::sales_summary(&self.read, us(since)).await
     }
 
+    // ---- reports and exports (sqlite/report.rs)
+
+    async fn sales_buckets(
+        &self,
+        event_id: EventId,
+        bucket_secs: u32,
+    ) -> StoreResult<Vec<SalesBucket>> {
+        report::sales_buckets(&self.read, event_id, bucket_secs).await
+    }
+
+    async fn revenue(&self, event_id: EventId) -> StoreResult<Vec<RevenueRow>> {
+        report::revenue(&self.read, event_id).await
+    }
+
+    async fn door_buckets(
+        &self,
+        event_id: EventId,
+        bucket_secs: u32,
+    ) -> StoreResult<Vec<DoorBucket>> {
+        report::door_buckets(&self.read, event_id, bucket_secs).await
+    }
+
+    async fn shift_totals(&self, query: &ShiftQuery) -> StoreResult<Vec<ShiftRow>> {
+        report::shift_totals(&self.read, query).await
+    }
+
+    async fn refunds_of_order(&self, order_id: OrderId) -> StoreResult<Vec<Refund>> {
+        report::refunds_of_order(&self.read, order_id).await
+    }
+
+    async fn export_counts(&self, event_id: EventId) -> StoreResult<ExportCounts> {
+        report::export_counts(&self.read, event_id).await
+    }
+
+    async fn export_orders(
+        &self,
+        event_id: EventId,
+        after: Option<OrderId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Order>> {
+        report::export_orders(&self.read, event_id, after, limit).await
+    }
+
+    async fn export_attendees(
+        &self,
+        event_id: EventId,
+        after: Option<TicketId>,
+        limit: u32,
+    ) -> StoreResult<Vec<AttendeeRow>> {
+        report::export_attendees(&self.read, event_id, after, limit).await
+    }
+
+    async fn export_scans(
+        &self,
+        event_id: EventId,
+        after: Option<ScanId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ScanRecord>> {
+        report::export_scans(&self.read, event_id, after, limit).await
+    }
+
+    async fn import_sales(&self, sales: &[NewSale]) -> StoreResult<()> {
+        if sales.is_empty() {
+            return Ok(());
+        }
+        // One writer job, so one transaction (or savepoint of one) holds every sale or none:
+        // the first sale that fails ends the job and takes the others back with it.
+        let sales = sales.to_vec();
+        self.write(move |c| import_tx(c, &sales)).await
+    }
+
     async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         sqlx::query("select * from audit_log order by at desc, id desc limit $1")
             .bind(limit.clamp(1, 10_000) as i64)
@@ -1537,6 +1610,49 @@ fn consume_hold(
         "update holds set status = ?2, updated_at = ?3, version = version + 1 where id = ?1",
     )?
     .execute(params![hold_id.0, status, us(now)])?;
+    Ok(())
+}
+
+/// Many sales in the writer's transaction, settled in the same order as on PostgreSQL (see
+/// `postgres/sale.rs`), so a batch fits on one backend exactly when it fits on the other: the
+/// holds the sales consume first (by hold id, each after its event's overdue holds are swept as
+/// of that sale's time), then every event swept as of its latest sale, then each sale through
+/// [`sell_tx`] (its hold already consumed).
+fn import_tx(c: &Connection, sales: &[NewSale]) -> StoreResult<()> {
+    let mut holds: Vec<(HoldId, EventId, DateTime<Utc>)> = sales
+        .iter()
+        .filter_map(|s| {
+            s.hold
+                .map(|h| (h, s.order.event_id, s.order.meta.created_at))
+        })
+        .collect();
+    holds.sort_by_key(|(h, _, _)| *h);
+    for (hold, event, now) in holds {
+        sweep(c, Some(event), now)?;
+        consume_hold(c, hold, "consumed", now)?;
+    }
+    let mut latest: std::collections::BTreeMap<EventId, DateTime<Utc>> = Default::default();
+    for s in sales {
+        let at = latest
+            .entry(s.order.event_id)
+            .or_insert(s.order.meta.created_at);
+        *at = (*at).max(s.order.meta.created_at);
+    }
+    for (event, now) in latest {
+        sweep(c, Some(event), now)?;
+    }
+    for s in sales {
+        match s.hold {
+            None => sell_tx(c, s)?,
+            Some(_) => sell_tx(
+                c,
+                &NewSale {
+                    hold: None,
+                    ..s.clone()
+                },
+            )?,
+        }
+    }
     Ok(())
 }
 

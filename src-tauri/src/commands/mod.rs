@@ -5,4 +5,5 @@ pub mod app;
 pub mod catalogue;
 pub mod door;
 pub mod figures;
+pub mod reports;
 pub mod sales;

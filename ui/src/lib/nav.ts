@@ -1,6 +1,6 @@
 import type { Role } from "../bindings/Role";
 
-export type ScreenName = "dashboard" | "events" | "boxoffice" | "orders" | "door" | "settings";
+export type ScreenName = "dashboard" | "events" | "boxoffice" | "orders" | "door" | "reports" | "settings";
 
 export type NavItem = { screen: ScreenName; label: string };
 
@@ -10,13 +10,15 @@ const ALL: readonly NavItem[] = [
   { screen: "boxoffice", label: "Box office" },
   { screen: "orders", label: "Orders" },
   { screen: "door", label: "Door" },
+  { screen: "reports", label: "Reports" },
   { screen: "settings", label: "Settings" },
 ];
 
 const BY_ROLE: Record<Role, readonly ScreenName[]> = {
-  owner: ["dashboard", "events", "boxoffice", "orders", "door", "settings"],
-  manager: ["dashboard", "events", "boxoffice", "orders", "door", "settings"],
-  box_office: ["boxoffice", "orders", "door"],
+  owner: ["dashboard", "events", "boxoffice", "orders", "door", "reports", "settings"],
+  manager: ["dashboard", "events", "boxoffice", "orders", "door", "reports", "settings"],
+  // Reports for the box office: its own shift and printable tickets.
+  box_office: ["boxoffice", "orders", "door", "reports"],
   door: ["door"],
 };
 

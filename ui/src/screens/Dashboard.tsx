@@ -2,12 +2,20 @@ import { useCallback, useEffect, useState } from "react";
 
 import { api } from "../api";
 import type { Dashboard as DashboardData } from "../bindings/Dashboard";
-import { ErrorBox, Progress, Spinner, StatusBadge, useAction, useInterval } from "../components/common";
+import { EventCharts } from "../components/Charts";
+import { ErrorBox, Field, Progress, Spinner, StatusBadge, useAction, useInterval } from "../components/common";
+import { onChange } from "../lib/changes";
 import { formatMoneyList } from "../lib/money";
 import { formatInstant } from "../lib/time";
 
+/** Charts are drawn again this often while the dashboard is on screen. */
+export const CHART_REFRESH_MS = 5000;
+
 export function Dashboard() {
   const [data, setData] = useState<DashboardData | null>(null);
+  const [chartEvent, setChartEvent] = useState("");
+  // Bumped to draw the charts again: on a timer, and at once after a sale or scan here.
+  const [tick, setTick] = useState(0);
   const { run, busy, error } = useAction();
 
   const load = useCallback(async () => {
@@ -19,6 +27,20 @@ export function Dashboard() {
     void load();
   }, [load]);
   useInterval(() => void load(), 15000);
+  useInterval(() => setTick((t) => t + 1), CHART_REFRESH_MS);
+  useEffect(
+    () =>
+      onChange(() => {
+        setTick((t) => t + 1);
+        void load();
+      }),
+    [load],
+  );
+
+  const events = data?.events ?? [];
+  useEffect(() => {
+    if (events.length > 0 && !events.some((p) => p.event.id === chartEvent)) setChartEvent(events[0]!.event.id);
+  }, [events, chartEvent]);
 
   return (
     <section className="screen" data-testid="screen-dashboard">
@@ -48,9 +70,27 @@ export function Dashboard() {
               <div className="stat-label">Revenue today</div>
             </div>
           </div>
-          <div className="chart-slot" data-testid="dash-charts" aria-label="Charts">
-            Charts will appear here.
-          </div>
+          <section className="charts-section" data-testid="dash-charts" aria-label="Charts">
+            <div className="row-between">
+              <h2>Charts</h2>
+              {events.length > 0 && (
+                <Field label="Event">
+                  <select data-testid="chart-event" value={chartEvent} onChange={(e) => setChartEvent(e.target.value)}>
+                    {events.map((p) => (
+                      <option key={p.event.id} value={p.event.id}>
+                        {p.event.name}
+                      </option>
+                    ))}
+                  </select>
+                </Field>
+              )}
+            </div>
+            {chartEvent ? (
+              <EventCharts eventId={chartEvent} tick={tick} />
+            ) : (
+              <p className="muted">Charts appear once there is an event.</p>
+            )}
+          </section>
           <h2>Events</h2>
           {data.events.length === 0 && <p className="muted">No events yet. Create one under Events.</p>}
           <div className="event-progress-list">

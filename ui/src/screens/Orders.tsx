@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { api } from "../api";
 import type { Order } from "../bindings/Order";
 import type { OrderView } from "../bindings/OrderView";
+import type { SavedFile } from "../bindings/SavedFile";
 import type { Ticket } from "../bindings/Ticket";
 import type { TicketCard } from "../bindings/TicketCard";
 import { Confirm, ErrorBox, Spinner, StatusBadge, useAction } from "../components/common";
@@ -121,6 +122,7 @@ function OrderDetail({ orderId, onChanged }: { orderId: string; onChanged: (o: O
   const [pending, setPending] = useState<Pending | null>(null);
   const [refund, setRefund] = useState(false);
   const [cards, setCards] = useState<TicketCard[] | null>(null);
+  const [pdf, setPdf] = useState<SavedFile | null>(null);
   const load = useAction();
   const act = useAction();
 
@@ -166,6 +168,12 @@ function OrderDetail({ orderId, onChanged }: { orderId: string; onChanged: (o: O
   const reprint = async () => {
     const c = await act.run(() => api.ticketCards(order.id));
     if (c) setCards(c);
+  };
+
+  const savePdf = async () => {
+    setPdf(null);
+    const f = await act.run(() => api.saveTicketsPdf({ order_id: order.id, event_id: null, layout: null }));
+    if (f) setPdf(f);
   };
 
   return (
@@ -225,6 +233,9 @@ function OrderDetail({ orderId, onChanged }: { orderId: string; onChanged: (o: O
           <button type="button" data-testid="order-reprint" onClick={() => void reprint()} disabled={act.busy || valid.length === 0}>
             Reprint tickets
           </button>
+          <button type="button" data-testid="order-pdf" onClick={() => void savePdf()} disabled={act.busy || valid.length === 0}>
+            Save tickets PDF
+          </button>
           <button
             type="button"
             className="danger"
@@ -237,6 +248,11 @@ function OrderDetail({ orderId, onChanged }: { orderId: string; onChanged: (o: O
           {act.busy && <Spinner label="Working…" />}
         </div>
         <ErrorBox error={act.error} />
+        {pdf && (
+          <p className="saved" data-testid="order-pdf-saved" role="status">
+            Tickets saved to <span className="mono">{pdf.path}</span>
+          </p>
+        )}
       </div>
       {cards && (
         <div>

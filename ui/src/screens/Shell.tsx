@@ -8,6 +8,7 @@ import { Dashboard } from "./Dashboard";
 import { Door } from "./Door";
 import { Events } from "./Events";
 import { Orders } from "./Orders";
+import { Reports } from "./Reports";
 import { SettingsScreen } from "./Settings";
 
 export function useOnline(): boolean {
@@ -66,7 +67,7 @@ export function Shell() {
 
   return (
     <div className="shell">
-      <header className="topbar">
+      <header className="topbar no-print">
         <span className="brand small">Admit</span>
         <nav className="nav" aria-label="Screens">
           {items.map((item, i) => (
@@ -100,6 +101,7 @@ export function Shell() {
         {screen === "boxoffice" && <BoxOffice />}
         {screen === "orders" && <Orders />}
         {screen === "door" && <Door />}
+        {screen === "reports" && <Reports />}
         {screen === "settings" && <SettingsScreen />}
       </main>
     </div>

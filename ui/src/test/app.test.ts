@@ -139,7 +139,7 @@ describe("app", () => {
     await start();
     await until(() => byTestId(document, "screen-door") !== null, "door");
     expect(allByTestId(document, "nav-door")).toHaveLength(1);
-    for (const s of ["dashboard", "events", "boxoffice", "orders", "settings"]) expect(byTestId(document, `nav-${s}`), s).toBeNull();
+    for (const s of ["dashboard", "events", "boxoffice", "orders", "reports", "settings"]) expect(byTestId(document, `nav-${s}`), s).toBeNull();
   });
 
   it("switches screens with Alt+number for the box office", async () => {

@@ -7,7 +7,7 @@ import type { OrderView } from "../bindings/OrderView";
 import { Orders } from "../screens/Orders";
 import { allByTestId, byTestId, click, mount, settle, typeInto, until, type Mounted } from "./dom";
 
-const mocks = vi.hoisted(() => ({ searchOrders: vi.fn(), getOrder: vi.fn(), cancelTickets: vi.fn(), ticketCards: vi.fn() }));
+const mocks = vi.hoisted(() => ({ searchOrders: vi.fn(), getOrder: vi.fn(), cancelTickets: vi.fn(), ticketCards: vi.fn(), saveTicketsPdf: vi.fn() }));
 vi.mock("../api", () => ({ api: mocks }));
 
 const meta = { created_at: "2026-05-01T10:00:00Z", updated_at: "2026-05-01T10:00:00Z", version: 1 };
@@ -91,5 +91,17 @@ describe("orders", () => {
     expect(mocks.cancelTickets).toHaveBeenCalledWith({ order_id: "o1", ticket_ids: ["t1"], refund: true });
     expect(allByTestId(document, "order-ticket-status").map((s) => s.textContent)).toEqual(["cancelled", "valid"]);
     expect(allByTestId<HTMLButtonElement>(document, "order-ticket-cancel")[0]!.disabled).toBe(true);
+  });
+
+  it("saves the order's tickets as a PDF and says where", async () => {
+    mocks.saveTicketsPdf.mockResolvedValue({ path: "/exports/spring-gala-tickets-K7Q2XM-2026-05-01_101500.pdf", bytes: 3000 });
+    m = await mount(createElement(Orders));
+    await until(() => byTestId(document, "order-row") !== null, "rows");
+    await click(byTestId(document, "order-row")!);
+    await until(() => byTestId(document, "order-pdf") !== null, "order open");
+    await click(byTestId(document, "order-pdf")!);
+    await until(() => byTestId(document, "order-pdf-saved") !== null, "saved");
+    expect(mocks.saveTicketsPdf).toHaveBeenCalledWith({ order_id: "o1", event_id: null, layout: null });
+    expect(byTestId(document, "order-pdf-saved")!.textContent).toContain("spring-gala-tickets-K7Q2XM-2026-05-01_101500.pdf");
   });
 });

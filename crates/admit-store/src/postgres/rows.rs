@@ -23,8 +23,8 @@ use admit_core::time::TimeZone;
 use admit_core::*;
 
 use crate::{
-    Block, Credentials, EventKey, IssuedSecret, Revocation, ScanRecord, StoreError, StoreResult,
-    TicketView,
+    AttendeeRow, Block, Credentials, DoorBucket, EventKey, IssuedSecret, Refund, RevenueRow,
+    Revocation, SalesBucket, ScanRecord, ShiftRow, StoreError, StoreResult, TicketView,
 };
 
 pub(super) fn corrupt(what: impl Display) -> StoreError {
@@ -387,5 +387,91 @@ pub(super) fn scan_record(row: &PgRow) -> StoreResult<ScanRecord> {
         counted: row.try_get("counted")?,
         forced: row.try_get("forced")?,
         raw: row.try_get("raw")?,
+    })
+}
+
+// ---- reports
+
+pub(super) fn refund(row: &PgRow) -> StoreResult<Refund> {
+    Ok(Refund {
+        id: RefundId(row.try_get("id")?),
+        order_id: OrderId(row.try_get("order_id")?),
+        event_id: EventId(row.try_get("event_id")?),
+        ticket_id: row.try_get::<Option<Uuid>, _>("ticket_id")?.map(TicketId),
+        amount: money(row, "amount_minor")?,
+        method: dom(PaymentMethod::parse("method", row.try_get("method")?))?,
+        created_by: UserId(row.try_get("created_by")?),
+        device_id: row.try_get::<Option<Uuid>, _>("device_id")?.map(DeviceId),
+        at: row.try_get("created_at")?,
+    })
+}
+
+/// A non-negative `bigint` count or sum of counts.
+pub(super) fn tally(row: &PgRow, col: &str) -> StoreResult<u64> {
+    let v: i64 = row.try_get(col)?;
+    u64::try_from(v).map_err(|_| corrupt(format!("{col} is negative ({v})")))
+}
+
+pub(super) fn sales_bucket(row: &PgRow) -> StoreResult<SalesBucket> {
+    Ok(SalesBucket {
+        start: row.try_get("start")?,
+        ticket_type_id: TicketTypeId(row.try_get("ticket_type_id")?),
+        tickets: tally(row, "tickets")?,
+    })
+}
+
+pub(super) fn revenue_row(row: &PgRow) -> StoreResult<RevenueRow> {
+    Ok(RevenueRow {
+        ticket_type_id: row
+            .try_get::<Option<Uuid>, _>("ticket_type_id")?
+            .map(TicketTypeId),
+        channel: dom(Channel::parse("channel", row.try_get("channel")?))?,
+        payment_method: dom(PaymentMethod::parse(
+            "payment_method",
+            row.try_get("payment_method")?,
+        ))?,
+        currency: row.try_get("currency")?,
+        tickets: tally(row, "tickets")?,
+        gross_minor: row.try_get("gross")?,
+        refunds: tally(row, "refunds")?,
+        refunded_minor: row.try_get("refunded")?,
+    })
+}
+
+pub(super) fn door_bucket(row: &PgRow) -> StoreResult<DoorBucket> {
+    Ok(DoorBucket {
+        start: row.try_get("start")?,
+        gate: row.try_get("gate")?,
+        entries: tally(row, "entries")?,
+        exits: tally(row, "exits")?,
+    })
+}
+
+pub(super) fn shift_row(row: &PgRow) -> StoreResult<ShiftRow> {
+    Ok(ShiftRow {
+        user_id: UserId(row.try_get("user_id")?),
+        device_id: row.try_get::<Option<Uuid>, _>("device_id")?.map(DeviceId),
+        method: dom(PaymentMethod::parse("method", row.try_get("method")?))?,
+        currency: row.try_get("currency")?,
+        orders: tally(row, "orders")?,
+        tickets: tally(row, "tickets")?,
+        sales_minor: row.try_get("sales")?,
+        refunds: tally(row, "refunds")?,
+        refunded_minor: row.try_get("refunded")?,
+    })
+}
+
+pub(super) fn attendee(row: &PgRow) -> StoreResult<AttendeeRow> {
+    Ok(AttendeeRow {
+        ticket: ticket(row)?,
+        ticket_type_name: row.try_get("ticket_type_name")?,
+        order_code: row.try_get("code")?,
+        buyer_name: row.try_get("buyer_name")?,
+        buyer_email: row.try_get("buyer_email")?,
+        order_status: dom(OrderStatus::parse(
+            "order_status",
+            row.try_get("order_status")?,
+        ))?,
+        first_entry_at: row.try_get("first_entry_at")?,
     })
 }

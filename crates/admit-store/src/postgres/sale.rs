@@ -16,7 +16,15 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use crate::{NewSale, StoreResult};
+use std::collections::BTreeMap;
+
+use admit_core::audit::Change;
+use admit_core::model::{HoldStatus, Order, Ticket};
+use admit_core::{EventId, HoldId, QuotaId, TicketId};
+
+use super::record_change;
+use super::stock::{move_stock, StockMove, Sweep};
+use crate::{NewSale, StoreError, StoreResult};
 
 /// What the quick path did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,4 +242,167 @@ pub(super) async fn quick_sale(
         tracing::debug!("a quota is short or missing; selling on the general path");
     }
     Ok(QuickSale::Declined)
+}
+
+/// Insert the orders, tickets and ticket-quota links of many sales, each table in one
+/// `insert … select from unnest(…)`, all in one statement. Stock is not touched.
+pub(super) async fn insert_sales(conn: &mut PgConnection, sales: &[NewSale]) -> StoreResult<()> {
+    let o: Vec<&Order> = sales.iter().map(|s| &s.order).collect();
+    let t: Vec<&Ticket> = sales.iter().flat_map(|s| &s.tickets).collect();
+    let links: Vec<&(TicketId, QuotaId)> = sales.iter().flat_map(|s| &s.ticket_quotas).collect();
+    sqlx::query(
+        "with new_orders as (
+             insert into orders (id, code, event_id, buyer_name, buyer_email, channel,
+                                 payment_method, status, total_minor, currency, created_by,
+                                 device_id, created_at, updated_at, version)
+             select * from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[],
+                                  $6::text[], $7::text[], $8::text[], $9::int8[], $10::text[],
+                                  $11::uuid[], $12::uuid[], $13::timestamptz[],
+                                  $14::timestamptz[], $15::int8[])
+         ),
+         new_tickets as (
+             insert into tickets (id, order_id, event_id, ticket_type_id, price_minor, currency,
+                                  attendee_name, status, created_at, updated_at, version)
+             select * from unnest($16::uuid[], $17::uuid[], $18::uuid[], $19::uuid[], $20::int8[],
+                                  $21::text[], $22::text[], $23::text[], $24::timestamptz[],
+                                  $25::timestamptz[], $26::int8[])
+         )
+         insert into ticket_quotas (ticket_id, quota_id)
+         select * from unnest($27::uuid[], $28::uuid[])",
+    )
+    // the orders
+    .bind(o.iter().map(|o| o.id.0).collect::<Vec<_>>())
+    .bind(o.iter().map(|o| o.code.as_str()).collect::<Vec<_>>())
+    .bind(o.iter().map(|o| o.event_id.0).collect::<Vec<_>>())
+    .bind(
+        o.iter()
+            .map(|o| o.buyer_name.as_ref().map(|n| n.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        o.iter()
+            .map(|o| o.buyer_email.as_ref().map(|e| e.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(o.iter().map(|o| o.channel.as_str()).collect::<Vec<_>>())
+    .bind(
+        o.iter()
+            .map(|o| o.payment_method.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(o.iter().map(|o| o.status.as_str()).collect::<Vec<_>>())
+    .bind(o.iter().map(|o| o.total.minor).collect::<Vec<_>>())
+    .bind(
+        o.iter()
+            .map(|o| o.total.currency.code())
+            .collect::<Vec<_>>(),
+    )
+    .bind(o.iter().map(|o| o.created_by.0).collect::<Vec<_>>())
+    .bind(
+        o.iter()
+            .map(|o| o.device_id.map(|d| d.0))
+            .collect::<Vec<_>>(),
+    )
+    .bind(o.iter().map(|o| o.meta.created_at).collect::<Vec<_>>())
+    .bind(o.iter().map(|o| o.meta.updated_at).collect::<Vec<_>>())
+    .bind(o.iter().map(|o| o.meta.version).collect::<Vec<_>>())
+    // the tickets
+    .bind(t.iter().map(|t| t.id.0).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.order_id.0).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.event_id.0).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.ticket_type_id.0).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.price.minor).collect::<Vec<_>>())
+    .bind(
+        t.iter()
+            .map(|t| t.price.currency.code())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        t.iter()
+            .map(|t| t.attendee_name.as_ref().map(|n| n.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(t.iter().map(|t| t.status.as_str()).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.meta.created_at).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.meta.updated_at).collect::<Vec<_>>())
+    .bind(t.iter().map(|t| t.meta.version).collect::<Vec<_>>())
+    // the links
+    .bind(links.iter().map(|(t, _)| t.0).collect::<Vec<_>>())
+    .bind(links.iter().map(|(_, q)| q.0).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Write many sales in the transaction `conn` is in: every row first, then the holds the
+/// sales consume (by hold id, each after its event's overdue holds are swept as of that
+/// sale's time, as for a single sale), then every event swept as of its latest sale and the
+/// demand of all the sales summed per quota, taken once through the same conditional update
+/// as the general sale path (quotas locked in id order). SQLite settles in the same order, so
+/// a batch fits on both backends or on neither. Any error leaves the caller to roll back, so
+/// nothing of the batch stays.
+pub(super) async fn import_sales(conn: &mut PgConnection, sales: &[NewSale]) -> StoreResult<()> {
+    insert_sales(conn, sales).await?;
+    let mut change = Change::default();
+    for s in sales {
+        change.audit.extend(s.change.audit.iter().cloned());
+        change.outbox.extend(s.change.outbox.iter().cloned());
+    }
+    record_change(conn, &change).await?;
+
+    let mut holds: Vec<(HoldId, EventId, DateTime<Utc>)> = sales
+        .iter()
+        .filter_map(|s| {
+            s.hold
+                .map(|h| (h, s.order.event_id, s.order.meta.created_at))
+        })
+        .collect();
+    holds.sort_by_key(|(h, _, _)| *h);
+    for (hold, event, now) in holds {
+        let consume = StockMove {
+            sweep: Sweep::Event(event),
+            now,
+            settle: Some((hold, HoldStatus::Consumed)),
+            take: &[],
+        };
+        move_stock(conn, consume).await?;
+    }
+
+    // Each event is swept as of its latest sale.
+    let mut latest: BTreeMap<EventId, DateTime<Utc>> = BTreeMap::new();
+    let mut demand: BTreeMap<QuotaId, u32> = BTreeMap::new();
+    for s in sales {
+        let at = latest
+            .entry(s.order.event_id)
+            .or_insert(s.order.meta.created_at);
+        *at = (*at).max(s.order.meta.created_at);
+        for (q, n) in &s.demand {
+            let units = demand.entry(*q).or_default();
+            *units = units.checked_add(*n).ok_or_else(|| {
+                StoreError::Other(format!("the import takes too many units of quota {q}"))
+            })?;
+        }
+    }
+    let demand: Vec<(QuotaId, u32)> = demand.into_iter().collect();
+    let events: Vec<(EventId, DateTime<Utc>)> = latest.into_iter().collect();
+    let Some(((last, last_at), others)) = events.split_last() else {
+        return Ok(());
+    };
+    for (event, now) in others {
+        let sweep = StockMove {
+            sweep: Sweep::Event(*event),
+            now: *now,
+            settle: None,
+            take: &[],
+        };
+        move_stock(conn, sweep).await?;
+    }
+    let take = StockMove {
+        sweep: Sweep::Event(*last),
+        now: *last_at,
+        settle: None,
+        take: &demand,
+    };
+    move_stock(conn, take).await?;
+    Ok(())
 }

@@ -831,6 +831,7 @@ async fn cancelling_gives_units_back_and_refuses_stale_or_repeated_cancels() {
             tickets: vec![ticket],
             release: vec![(q.id, 1)],
             revoke,
+            refunds: vec![],
             change,
         }
     };
