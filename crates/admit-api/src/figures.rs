@@ -36,6 +36,24 @@ pub struct Dashboard {
     pub events: Vec<EventProgress>,
 }
 
+/// An event's capacity: the smallest quota covering every one of its ticket types; none when
+/// no quota does.
+pub(crate) fn capacity(
+    types: &[admit_core::model::TicketType],
+    quotas: &[admit_core::model::QuotaUsage],
+) -> Option<u64> {
+    quotas
+        .iter()
+        .filter(|q| {
+            !types.is_empty()
+                && types
+                    .iter()
+                    .all(|t| q.quota.ticket_type_ids.contains(&t.id))
+        })
+        .map(|q| q.quota.size as u64)
+        .min()
+}
+
 fn add(into: &mut Vec<Money>, currency: &str, minor: i64) -> ApiResult<()> {
     let currency = Currency::parse("currency", currency)
         .map_err(|e| ApiError::Internal(format!("stored currency: {e}")))?;
@@ -88,16 +106,7 @@ impl Admit {
             }
             let types = self.store.list_ticket_types(p.event.id).await?;
             let quotas = self.store.list_quotas(p.event.id).await?;
-            p.capacity = quotas
-                .iter()
-                .filter(|q| {
-                    !types.is_empty()
-                        && types
-                            .iter()
-                            .all(|t| q.quota.ticket_type_ids.contains(&t.id))
-                })
-                .map(|q| q.quota.size as u64)
-                .min();
+            p.capacity = capacity(&types, &quotas);
             for list in self.store.list_checkin_lists(p.event.id).await? {
                 let (admitted, inside) = self.store.checkin_counts(list.id).await?;
                 p.admitted += admitted;

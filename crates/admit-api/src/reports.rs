@@ -281,16 +281,7 @@ impl Admit {
                         .or_default() += b.tickets;
                 }
                 let quotas = self.store.list_quotas(event.id).await?;
-                let capacity = quotas
-                    .iter()
-                    .filter(|q| {
-                        !types.is_empty()
-                            && types
-                                .iter()
-                                .all(|t| q.quota.ticket_type_ids.contains(&t.id))
-                    })
-                    .map(|q| q.quota.size as u64)
-                    .min();
+                let capacity = crate::figures::capacity(&types, &quotas);
                 let on_sale = types
                     .iter()
                     .filter_map(|t| t.sales_start)

@@ -295,75 +295,9 @@ async fn replace_quota_types(conn: &mut PgConnection, quota: &Quota) -> StoreRes
     Ok(())
 }
 
+/// The rows of one sale (orders, tickets, links); stock is not touched.
 async fn insert_sale(conn: &mut PgConnection, sale: &NewSale) -> StoreResult<()> {
-    let o = &sale.order;
-    let t = &sale.tickets;
-    sqlx::query(
-        "with new_order as (
-             insert into orders (id, code, event_id, buyer_name, buyer_email, channel,
-                                 payment_method, status, total_minor, currency, created_by,
-                                 device_id, created_at, updated_at, version)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         ),
-         new_tickets as (
-             insert into tickets (id, order_id, event_id, ticket_type_id, price_minor, currency,
-                                  attendee_name, status, created_at, updated_at, version)
-             select * from unnest($16::uuid[], $17::uuid[], $18::uuid[], $19::uuid[], $20::int8[],
-                                  $21::text[], $22::text[], $23::text[], $24::timestamptz[],
-                                  $25::timestamptz[], $26::int8[])
-         )
-         insert into ticket_quotas (ticket_id, quota_id)
-         select * from unnest($27::uuid[], $28::uuid[])",
-    )
-    .bind(o.id.0)
-    .bind(o.code.as_str())
-    .bind(o.event_id.0)
-    .bind(o.buyer_name.as_ref().map(|n| n.as_str()))
-    .bind(o.buyer_email.as_ref().map(|e| e.as_str()))
-    .bind(o.channel.as_str())
-    .bind(o.payment_method.as_str())
-    .bind(o.status.as_str())
-    .bind(o.total.minor)
-    .bind(o.total.currency.code())
-    .bind(o.created_by.0)
-    .bind(o.device_id.map(|d| d.0))
-    .bind(o.meta.created_at)
-    .bind(o.meta.updated_at)
-    .bind(o.meta.version)
-    .bind(t.iter().map(|t| t.id.0).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.order_id.0).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.event_id.0).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.ticket_type_id.0).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.price.minor).collect::<Vec<_>>())
-    .bind(
-        t.iter()
-            .map(|t| t.price.currency.code())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        t.iter()
-            .map(|t| t.attendee_name.as_ref().map(|n| n.as_str()))
-            .collect::<Vec<_>>(),
-    )
-    .bind(t.iter().map(|t| t.status.as_str()).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.meta.created_at).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.meta.updated_at).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.meta.version).collect::<Vec<_>>())
-    .bind(
-        sale.ticket_quotas
-            .iter()
-            .map(|(t, _)| t.0)
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        sale.ticket_quotas
-            .iter()
-            .map(|(_, q)| q.0)
-            .collect::<Vec<_>>(),
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    sale::insert_sales(conn, std::slice::from_ref(sale)).await
 }
 
 async fn insert_hold(

@@ -147,7 +147,7 @@ pub(super) async fn quick_sale(
         .iter()
         .map(|(q, n)| (q.0, i64::from(*n)))
         .unzip();
-    let row = sqlx::query(QUICK_SALE)
+    let q = sqlx::query(QUICK_SALE)
         // the order
         .bind(o.id.0)
         .bind(o.code.as_str())
@@ -163,27 +163,8 @@ pub(super) async fn quick_sale(
         .bind(o.device_id.map(|d| d.0))
         .bind(o.meta.created_at)
         .bind(o.meta.updated_at)
-        .bind(o.meta.version)
-        // the tickets
-        .bind(t.iter().map(|t| t.id.0).collect::<Vec<_>>())
-        .bind(t.iter().map(|t| t.order_id.0).collect::<Vec<_>>())
-        .bind(t.iter().map(|t| t.event_id.0).collect::<Vec<_>>())
-        .bind(t.iter().map(|t| t.ticket_type_id.0).collect::<Vec<_>>())
-        .bind(t.iter().map(|t| t.price.minor).collect::<Vec<_>>())
-        .bind(
-            t.iter()
-                .map(|t| t.price.currency.code())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            t.iter()
-                .map(|t| t.attendee_name.as_ref().map(|n| n.as_str()))
-                .collect::<Vec<_>>(),
-        )
-        .bind(t.iter().map(|t| t.status.as_str()).collect::<Vec<_>>())
-        .bind(t.iter().map(|t| t.meta.created_at).collect::<Vec<_>>())
-        .bind(t.iter().map(|t| t.meta.updated_at).collect::<Vec<_>>())
-        .bind(t.iter().map(|t| t.meta.version).collect::<Vec<_>>())
+        .bind(o.meta.version);
+    let row = bind_tickets(q, t)
         // the links
         .bind(
             sale.ticket_quotas
@@ -244,13 +225,39 @@ pub(super) async fn quick_sale(
     Ok(QuickSale::Declined)
 }
 
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Bind the columns of `tickets` as eleven arrays, in the order of the `tickets` table:
+/// id, order_id, event_id, ticket_type_id, price_minor, currency, attendee_name, status,
+/// created_at, updated_at, version.
+fn bind_tickets<'q, T: std::borrow::Borrow<Ticket>>(
+    q: PgQuery<'q>,
+    tickets: &'q [T],
+) -> PgQuery<'q> {
+    let t = || tickets.iter().map(|t| t.borrow());
+    q.bind(t().map(|t| t.id.0).collect::<Vec<_>>())
+        .bind(t().map(|t| t.order_id.0).collect::<Vec<_>>())
+        .bind(t().map(|t| t.event_id.0).collect::<Vec<_>>())
+        .bind(t().map(|t| t.ticket_type_id.0).collect::<Vec<_>>())
+        .bind(t().map(|t| t.price.minor).collect::<Vec<_>>())
+        .bind(t().map(|t| t.price.currency.code()).collect::<Vec<_>>())
+        .bind(
+            t().map(|t| t.attendee_name.as_ref().map(|n| n.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(t().map(|t| t.status.as_str()).collect::<Vec<_>>())
+        .bind(t().map(|t| t.meta.created_at).collect::<Vec<_>>())
+        .bind(t().map(|t| t.meta.updated_at).collect::<Vec<_>>())
+        .bind(t().map(|t| t.meta.version).collect::<Vec<_>>())
+}
+
 /// Insert the orders, tickets and ticket-quota links of many sales, each table in one
 /// `insert … select from unnest(…)`, all in one statement. Stock is not touched.
 pub(super) async fn insert_sales(conn: &mut PgConnection, sales: &[NewSale]) -> StoreResult<()> {
     let o: Vec<&Order> = sales.iter().map(|s| &s.order).collect();
     let t: Vec<&Ticket> = sales.iter().flat_map(|s| &s.tickets).collect();
     let links: Vec<&(TicketId, QuotaId)> = sales.iter().flat_map(|s| &s.ticket_quotas).collect();
-    sqlx::query(
+    let q = sqlx::query(
         "with new_orders as (
              insert into orders (id, code, event_id, buyer_name, buyer_email, channel,
                                  payment_method, status, total_minor, currency, created_by,
@@ -305,32 +312,13 @@ pub(super) async fn insert_sales(conn: &mut PgConnection, sales: &[NewSale]) -> 
     )
     .bind(o.iter().map(|o| o.meta.created_at).collect::<Vec<_>>())
     .bind(o.iter().map(|o| o.meta.updated_at).collect::<Vec<_>>())
-    .bind(o.iter().map(|o| o.meta.version).collect::<Vec<_>>())
-    // the tickets
-    .bind(t.iter().map(|t| t.id.0).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.order_id.0).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.event_id.0).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.ticket_type_id.0).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.price.minor).collect::<Vec<_>>())
-    .bind(
-        t.iter()
-            .map(|t| t.price.currency.code())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        t.iter()
-            .map(|t| t.attendee_name.as_ref().map(|n| n.as_str()))
-            .collect::<Vec<_>>(),
-    )
-    .bind(t.iter().map(|t| t.status.as_str()).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.meta.created_at).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.meta.updated_at).collect::<Vec<_>>())
-    .bind(t.iter().map(|t| t.meta.version).collect::<Vec<_>>())
-    // the links
-    .bind(links.iter().map(|(t, _)| t.0).collect::<Vec<_>>())
-    .bind(links.iter().map(|(_, q)| q.0).collect::<Vec<_>>())
-    .execute(&mut *conn)
-    .await?;
+    .bind(o.iter().map(|o| o.meta.version).collect::<Vec<_>>());
+    bind_tickets(q, &t)
+        // the links
+        .bind(links.iter().map(|(t, _)| t.0).collect::<Vec<_>>())
+        .bind(links.iter().map(|(_, q)| q.0).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
