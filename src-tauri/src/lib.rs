@@ -8,6 +8,7 @@ mod pin;
 pub mod settings;
 pub mod state;
 pub mod views;
+pub mod worker;
 
 use std::path::PathBuf;
 
@@ -56,6 +57,25 @@ macro_rules! admit_handlers {
             $crate::commands::sales::search_orders,
             $crate::commands::sales::get_order,
             $crate::commands::sales::cancel_tickets,
+            $crate::commands::commerce::quote,
+            $crate::commands::commerce::list_coupons,
+            $crate::commands::commerce::create_coupon,
+            $crate::commands::commerce::update_coupon,
+            $crate::commands::commerce::pay_order,
+            $crate::commands::commerce::order_money,
+            $crate::commands::commerce::refund,
+            $crate::commands::commerce::join_waitlist,
+            $crate::commands::commerce::list_waitlist,
+            $crate::commands::commerce::withdraw_waitlist,
+            $crate::commands::commerce::open_shift,
+            $crate::commands::commerce::current_shift,
+            $crate::commands::commerce::close_shift,
+            $crate::commands::commerce::list_shifts,
+            $crate::commands::commerce::order_mail,
+            $crate::commands::commerce::resend_confirmation,
+            $crate::commands::commerce::get_mail_settings,
+            $crate::commands::commerce::save_mail_settings,
+            $crate::commands::commerce::send_test_mail,
             $crate::commands::door::redeem,
             $crate::commands::door::checkin_counts,
             $crate::commands::door::decode_qr,

@@ -1,6 +1,7 @@
 //! What this device remembers between runs, kept with tauri-plugin-store in the data folder.
 
-use serde::{Deserialize, Serialize};
+use admit_api::mail::{SmtpInput, SmtpSecurity, SmtpSettings};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Where the settings live, inside the data folder.
 pub const SETTINGS_FILE: &str = "settings.json";
@@ -32,6 +33,112 @@ pub struct StoredSettings {
     pub kiosk_pin_hash: Option<String>,
     /// Locked in kiosk mode: it survives a restart, so pulling the plug does not unlock.
     pub kiosk: bool,
+    /// The outgoing mail server; none: no e-mail is sent from this device (it stays queued).
+    #[serde(deserialize_with = "lenient")]
+    pub smtp: Option<StoredSmtp>,
+}
+
+/// A part of the settings that cannot be read is left out (and said in the log), so that one
+/// damaged entry never costs the rest, such as where the data lives.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = serde_json::Value::deserialize(d)?;
+    if value.is_null() {
+        return Ok(None);
+    }
+    match serde_json::from_value(value) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) => {
+            tracing::warn!(error = %e, "a stored setting could not be read and is ignored");
+            Ok(None)
+        }
+    }
+}
+
+/// The outgoing mail server as saved, checked by [`SmtpSettings::parse`] before it was. The
+/// password is kept in the settings file of the data folder; it never goes back to the window
+/// (the UI learns only whether one is set) and never into logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSmtp {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from_address: String,
+    pub from_name: Option<String>,
+}
+
+impl StoredSmtp {
+    pub fn from_settings(s: &SmtpSettings) -> Self {
+        StoredSmtp {
+            host: s.host.clone(),
+            port: s.port,
+            security: s.security,
+            username: s.username.clone(),
+            password: s.password.clone(),
+            from_address: s.from_address.as_str().to_string(),
+            from_name: s.from_name.clone(),
+        }
+    }
+
+    /// As typed in the settings, to be checked again (a saved value stays valid only as long
+    /// as the rules it was checked against).
+    pub fn input(&self) -> SmtpInput {
+        SmtpInput {
+            host: self.host.clone(),
+            port: Some(i64::from(self.port)),
+            security: Some(self.security.as_str().to_string()),
+            username: self.username.clone(),
+            password: self.password.clone(),
+            from_address: self.from_address.clone(),
+            from_name: self.from_name.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoredSmtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSmtp")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password_set", &self.password.is_some())
+            .field("from_address", &self.from_address)
+            .field("from_name", &self.from_name)
+            .finish()
+    }
+}
+
+/// The outgoing mail server as the settings screen shows it: the password only as "set or
+/// not".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct SmtpView {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password_set: bool,
+    pub from_address: String,
+    pub from_name: Option<String>,
+}
+
+impl From<&StoredSmtp> for SmtpView {
+    fn from(s: &StoredSmtp) -> Self {
+        SmtpView {
+            host: s.host.clone(),
+            port: s.port,
+            security: s.security,
+            username: s.username.clone(),
+            password_set: s.password.is_some(),
+            from_address: s.from_address.clone(),
+            from_name: s.from_name.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for StoredSettings {
@@ -46,6 +153,7 @@ impl std::fmt::Debug for StoredSettings {
             .field("server_url", &self.server_url)
             .field("kiosk_pin_set", &self.kiosk_pin_hash.is_some())
             .field("kiosk", &self.kiosk)
+            .field("smtp", &self.smtp)
             .finish()
     }
 }
@@ -112,6 +220,15 @@ mod tests {
         let stored = StoredSettings {
             database: Some("postgres://a:hunter2@h/db".into()),
             kiosk_pin_hash: Some("$argon2id$secret".into()),
+            smtp: Some(StoredSmtp {
+                host: "mail.example.org".into(),
+                port: 587,
+                security: SmtpSecurity::Starttls,
+                username: Some("box-office".into()),
+                password: Some("mail-pa55word".into()),
+                from_address: "tickets@example.org".into(),
+                from_name: None,
+            }),
             ..Default::default()
         };
         let shown = format!("{stored:?}");
@@ -119,5 +236,21 @@ mod tests {
             !shown.contains("hunter2") && !shown.contains("argon2id"),
             "{shown}"
         );
+        assert!(
+            shown.contains("mail.example.org") && !shown.contains("mail-pa55word"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_damaged_mail_entry_costs_only_itself() {
+        let text = r#"{"database": "/data/admit.sqlite", "device_name": "Desk 2",
+                       "smtp": {"host": 7}}"#;
+        let s: StoredSettings = serde_json::from_str(text).expect("read");
+        assert_eq!(s.database.as_deref(), Some("/data/admit.sqlite"));
+        assert_eq!(s.device_name, "Desk 2");
+        assert_eq!(s.smtp, None);
+        let s: StoredSettings = serde_json::from_str(r#"{"device_name": "x"}"#).expect("read");
+        assert_eq!(s.smtp, None, "older files have no mail entry");
     }
 }

@@ -1,7 +1,7 @@
 //! The desktop's state, built once at start-up: settings, the open store and who is logged in.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -12,6 +12,7 @@ use admit_api::{Admit, ErrorBody, Session};
 use admit_core::DeviceId;
 
 use crate::settings::{redact_url, StoredSettings, SETTINGS_FILE, SETTINGS_KEY};
+use crate::worker::{SharedSettings, SharedStatus, WorkerStatus, Workers};
 
 pub type CmdResult<T> = Result<T, ErrorBody>;
 
@@ -72,8 +73,13 @@ impl Hooks {
 pub struct Desktop {
     hooks: Hooks,
     data_dir: PathBuf,
-    settings: Mutex<StoredSettings>,
+    /// Shared with the background work, which reads the mail settings each round.
+    settings: SharedSettings,
     admit: Mutex<Option<Admit>>,
+    /// The background loops of the open database; replaced (the old ones stopped) when another
+    /// database is opened.
+    workers: Mutex<Option<Workers>>,
+    worker_status: SharedStatus,
     /// Why the chosen database could not be opened at start-up, for the first screen to show.
     database_error: Mutex<Option<String>>,
     session: Mutex<Option<Session>>,
@@ -91,8 +97,10 @@ impl Desktop {
         Desktop {
             hooks,
             data_dir,
-            settings: Mutex::new(settings),
+            settings: Arc::new(Mutex::new(settings)),
             admit: Mutex::new(None),
+            workers: Mutex::new(None),
+            worker_status: SharedStatus::default(),
             database_error: Mutex::new(None),
             session: Mutex::new(None),
             pin: Mutex::new(PinGuard::default()),
@@ -144,7 +152,19 @@ impl Desktop {
             .map_err(|e| fail("internal", format!("opening the database stopped: {e}")))?;
         match opened {
             Ok(store) => {
-                *self.admit.lock().expect("admit") = Some(Admit::new(store));
+                let admit = Admit::new(store);
+                // The old database's loops stop before the new one's start.
+                drop(self.workers.lock().expect("workers").take());
+                *self
+                    .worker_status
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = WorkerStatus::default();
+                *self.workers.lock().expect("workers") = Some(Workers::start(
+                    admit.clone(),
+                    self.settings.clone(),
+                    self.worker_status.clone(),
+                ));
+                *self.admit.lock().expect("admit") = Some(admit);
                 *self.database_error.lock().expect("database error") = None;
                 *self.session.lock().expect("session") = None;
                 Ok(())
@@ -159,6 +179,14 @@ impl Desktop {
                 Err(fail("database_unavailable", message))
             }
         }
+    }
+
+    /// What the background work did last.
+    pub fn worker_status(&self) -> WorkerStatus {
+        self.worker_status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub fn database_error(&self) -> Option<String> {
@@ -277,5 +305,21 @@ fn persist<R: Runtime>(app: &AppHandle<R>, file: &Path, s: &StoredSettings) -> C
     );
     store
         .save()
-        .map_err(|e| fail("internal", format!("settings could not be saved: {e}")))
+        .map_err(|e| fail("internal", format!("settings could not be saved: {e}")))?;
+    owner_only(file);
+    Ok(())
+}
+
+/// The settings hold secrets (a mail server's password, a PostgreSQL URL's): on Unix, only the
+/// file's owner may read them.
+fn owner_only(file: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(error = %e, "could not make the settings file private");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
 }

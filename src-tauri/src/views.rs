@@ -9,6 +9,7 @@ use admit_core::checkin::CheckinList;
 use admit_core::model::{Event, OrderWithTickets};
 use admit_core::money::Money;
 use admit_core::role::Role;
+use admit_core::time::TimeZone;
 
 use crate::settings::Settings;
 
@@ -79,6 +80,8 @@ pub struct TicketCard {
     pub secret: String,
 }
 
+/// An order with its tickets ready to print. A pay-later order that is not paid yet has no
+/// cards: its tickets get their QR codes once it is paid.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct SoldOrder {
     pub order: OrderWithTickets,
@@ -90,6 +93,17 @@ pub struct OrderView {
     pub order: OrderWithTickets,
     /// Ticket type names by id, for the order's tickets.
     pub type_names: BTreeMap<String, String>,
+    pub event_name: String,
+    /// The event's zone: the order's times (e.g. when it is due) are shown in it.
+    pub time_zone: TimeZone,
+}
+
+/// The mail settings screen: the server (password never included) and what the background
+/// work did last.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct MailSettings {
+    pub smtp: Option<crate::settings::SmtpView>,
+    pub worker: crate::worker::WorkerStatus,
 }
 
 /// A file saved into the exports folder.

@@ -227,7 +227,7 @@ fn first_run_sell_scan_cancel_through_ipc() {
         .clone();
     let e = w.err(
         "sell",
-        json!({ "input": { "event_id": ev, "payment_method": "card",
+        json!({ "input": { "event_id": ev, "payment_method": "card", "card_confirmed": true,
                            "lines": [{ "ticket_type_id": adult, "quantity": 2 }] } }),
     );
     assert_eq!(e["code"], "sold_out", "{e}");
@@ -577,7 +577,7 @@ fn charts_exports_shift_report_and_import_through_ipc() {
     );
     let card = w.ok(
         "sell",
-        json!({ "input": { "event_id": ev, "payment_method": "card",
+        json!({ "input": { "event_id": ev, "payment_method": "card", "card_confirmed": true,
                            "lines": [{ "ticket_type_id": child, "quantity": 2 }] } }),
     );
     let codes = [&cash, &card].map(|o| o["order"]["order"]["code"].as_str().unwrap().to_string());
@@ -829,7 +829,7 @@ fn box_office_sees_its_own_shift_and_prints_tickets_but_exports_nothing() {
     w.ok("login", json!({ "username": "bob", "password": PASSWORD }));
     let sold = w.ok(
         "sell",
-        json!({ "input": { "event_id": ev, "payment_method": "card",
+        json!({ "input": { "event_id": ev, "payment_method": "card", "card_confirmed": true,
                            "lines": [{ "ticket_type_id": adult, "quantity": 1 }] } }),
     );
 
@@ -872,4 +872,312 @@ fn box_office_sees_its_own_shift_and_prints_tickets_but_exports_nothing() {
         );
     }
     assert_eq!(files_in(&exports).len(), 1, "only the tickets");
+}
+
+/// An amount as (minor units, currency).
+fn money(v: &Value) -> (i64, String) {
+    (
+        v["minor"].as_i64().expect("minor units"),
+        v["currency"].as_str().expect("a currency").to_string(),
+    )
+}
+
+#[test]
+fn a_coupon_sale_and_a_partial_refund_through_ipc() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = start(dir.path());
+    first_run(&w);
+    let (ev, adult, _, _) = event(&w);
+    let coupon = w.ok(
+        "create_coupon",
+        json!({ "input": { "event_id": ev, "code": "spring-10", "kind": "percent", "value": "10" } }),
+    );
+    assert_eq!(coupon["code"], "SPRING-10", "codes are kept upper-case");
+    assert_eq!(coupon["value"], 1000, "hundredths of a percent");
+    let listed = w.ok("list_coupons", json!({ "eventId": ev }));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    // The quote shows the discount; a wrong code is refused naming the field.
+    let lines = json!([{ "ticket_type_id": adult, "quantity": 1 }]);
+    let quote = w.ok(
+        "quote",
+        json!({ "input": { "event_id": ev, "lines": lines, "coupon_code": "SPRING-10" } }),
+    );
+    assert_eq!(money(&quote["list_total"]).0, 2500);
+    assert_eq!(money(&quote["discount"]).0, 250);
+    assert_eq!(money(&quote["total"]), (2250, "EUR".to_string()));
+    let e = w.err(
+        "quote",
+        json!({ "input": { "event_id": ev, "lines": lines, "coupon_code": "NOPE-99" } }),
+    );
+    assert_eq!(
+        (e["code"].as_str(), e["field"].as_str()),
+        (Some("invalid_input"), Some("coupon_code")),
+        "{e}"
+    );
+
+    // A card sale needs the terminal's approval.
+    let sale = json!({ "event_id": ev, "payment_method": "card", "coupon_code": "spring-10",
+                       "payment_note": "TERM-0042", "lines": lines });
+    let e = w.err("sell", json!({ "input": sale }));
+    assert_eq!(e["field"], "card_confirmed", "{e}");
+    let mut confirmed = sale.clone();
+    confirmed["card_confirmed"] = json!(true);
+    let sold = w.ok("sell", json!({ "input": confirmed }));
+    let order = &sold["order"]["order"];
+    assert_eq!(money(&order["total"]).0, 2250, "the discounted total");
+    assert_eq!(order["discount_minor"], 250);
+    assert_eq!(order["coupon_id"], coupon["id"]);
+    assert_eq!(order["payment"]["note"], "TERM-0042");
+    assert_eq!(sold["cards"].as_array().unwrap().len(), 1);
+    assert_eq!(money(&sold["cards"][0]["price"]).0, 2250);
+    let used = w.ok("list_coupons", json!({ "eventId": ev }));
+    assert_eq!(used[0]["used"], 1);
+
+    // Part of the money back in cash: the ticket stays valid.
+    let order_id = order["id"].as_str().unwrap();
+    let e = w.err(
+        "refund",
+        json!({ "input": { "order_id": order_id, "amount": "30.00", "method": "cash" } }),
+    );
+    assert_eq!(e["field"], "amount", "more than was paid: {e}");
+    let after = w.ok(
+        "refund",
+        json!({ "input": { "order_id": order_id, "amount": "5.00", "method": "cash" } }),
+    );
+    assert_eq!(money(&after["refunded"]).0, 500);
+    assert_eq!(money(&after["refundable"]).0, 1750);
+    assert_eq!(after["refunds"][0]["method"], "cash");
+    assert_eq!(after["order"]["tickets"][0]["status"], "valid");
+    let again = w.ok("order_money", json!({ "orderId": order_id }));
+    assert_eq!(again["refunds"].as_array().unwrap().len(), 1);
+    assert_eq!(money(&again["refundable"]).0, 1750);
+    // The rest, in full: the ticket is cancelled and the order refunded.
+    let rest = w.ok("refund", json!({ "input": { "order_id": order_id } }));
+    assert_eq!(money(&rest["refundable"]).0, 0);
+    assert_eq!(rest["order"]["order"]["status"], "refunded");
+    assert_eq!(rest["order"]["tickets"][0]["status"], "cancelled");
+}
+
+#[test]
+fn a_pay_later_sale_has_no_cards_until_it_is_paid() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = start(dir.path());
+    first_run(&w);
+    let (ev, _, child, _) = event(&w);
+    let due = (chrono::Utc::now() + chrono::Duration::hours(48)).to_rfc3339();
+    let sold = w.ok(
+        "sell",
+        json!({ "input": { "event_id": ev, "payment_method": "cash", "pay_later": true,
+                           "payment_due": due, "buyer_name": "Grace Hopper",
+                           "lines": [{ "ticket_type_id": child, "quantity": 2 }] } }),
+    );
+    let order = &sold["order"]["order"];
+    assert_eq!(order["status"], "pending");
+    assert!(order["payment"]["due"].is_string(), "{order}");
+    assert_eq!(order["payment"]["paid_at"], Value::Null);
+    assert_eq!(sold["cards"], json!([]), "no QR codes for an unpaid order");
+    let order_id = order["id"].as_str().unwrap();
+    let money_now = w.ok("order_money", json!({ "orderId": order_id }));
+    assert_eq!(money(&money_now["refundable"]).0, 0, "nothing taken yet");
+    let view = w.ok("get_order", json!({ "orderId": order_id }));
+    assert_eq!(view["time_zone"], "Europe/Berlin");
+    assert_eq!(view["event_name"], "Gala");
+
+    // Too little cash is refused naming the field; then paid with change.
+    let e = w.err(
+        "pay_order",
+        json!({ "input": { "order_id": order_id, "payment_method": "cash", "tendered": "15.00" } }),
+    );
+    assert_eq!(e["field"], "tendered", "{e}");
+    let paid = w.ok(
+        "pay_order",
+        json!({ "input": { "order_id": order_id, "payment_method": "cash", "tendered": "50.00" } }),
+    );
+    assert_eq!(paid["order"]["order"]["status"], "paid");
+    assert_eq!(paid["order"]["order"]["payment"]["tendered_minor"], 5000);
+    let cards = paid["cards"].as_array().unwrap();
+    assert_eq!(cards.len(), 2, "the tickets are ready to print once paid");
+    assert!(cards[0]["qr_svg"].as_str().unwrap().starts_with("<svg"));
+    let e = w.err(
+        "pay_order",
+        json!({ "input": { "order_id": order_id, "payment_method": "cash" } }),
+    );
+    assert_eq!(e["code"], "conflict", "paid once only: {e}");
+}
+
+#[test]
+fn a_shift_opens_and_closes_with_the_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = start(dir.path());
+    first_run(&w);
+    let (ev, adult, child, _) = event(&w);
+    assert_eq!(w.ok("current_shift", json!({})), Value::Null);
+    let opened = w.ok(
+        "open_shift",
+        json!({ "input": { "float": "100.00", "currency": "EUR" } }),
+    );
+    assert_eq!(money(&opened["float"]).0, 10000);
+    assert_eq!(money(&opened["expected"]).0, 10000);
+    let e = w.err(
+        "open_shift",
+        json!({ "input": { "float": "50.00", "currency": "EUR" } }),
+    );
+    assert_eq!(e["code"], "conflict", "one open shift at a time: {e}");
+    // Cash counts towards the drawer; a card sale does not.
+    w.ok(
+        "sell",
+        json!({ "input": { "event_id": ev, "payment_method": "cash", "tendered": "20.00",
+                           "lines": [{ "ticket_type_id": child, "quantity": 1 }] } }),
+    );
+    w.ok(
+        "sell",
+        json!({ "input": { "event_id": ev, "payment_method": "card", "card_confirmed": true,
+                           "lines": [{ "ticket_type_id": adult, "quantity": 1 }] } }),
+    );
+    let now = w.ok("current_shift", json!({}));
+    assert_eq!(money(&now["cash_taken"]).0, 1000, "{now}");
+    assert_eq!(money(&now["expected"]).0, 11000);
+    let e = w.err("close_shift", json!({ "input": { "counted": "lots" } }));
+    assert_eq!(e["field"], "counted", "{e}");
+    let closed = w.ok(
+        "close_shift",
+        json!({ "input": { "counted": "109.50", "note": "one coin missing" } }),
+    );
+    let shift = &closed["shift"];
+    assert_eq!(shift["expected_minor"], 11000);
+    assert_eq!(shift["counted_minor"], 10950);
+    assert_eq!(shift["difference_minor"], -50, "50 cents short");
+    assert!(shift["closed_at"].is_string());
+    assert_eq!(w.ok("current_shift", json!({})), Value::Null);
+    let shifts = w.ok("list_shifts", json!({ "userId": null, "limit": null }));
+    assert_eq!(shifts[0]["difference_minor"], -50);
+}
+
+#[test]
+fn the_waiting_list_is_only_for_sold_out_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = start(dir.path());
+    first_run(&w);
+    let (ev, adult, _, _) = event(&w);
+    let join = json!({ "input": { "event_id": ev, "ticket_type_id": adult, "name": "Ada Lovelace",
+                                  "email": "ada@example.org", "phone": null, "quantity": 2 } });
+    let e = w.err("join_waitlist", join.clone());
+    assert_eq!(e["code"], "conflict", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("not sold out"),
+        "{e}"
+    );
+    assert_eq!(w.ok("list_waitlist", json!({ "eventId": ev })), json!([]));
+
+    // Sold out: now they may wait, and be taken off again.
+    w.ok(
+        "sell",
+        json!({ "input": { "event_id": ev, "payment_method": "cash",
+                           "lines": [{ "ticket_type_id": adult, "quantity": 3 }] } }),
+    );
+    let entry = w.ok("join_waitlist", join);
+    assert_eq!(entry["status"], "waiting");
+    let listed = w.ok("list_waitlist", json!({ "eventId": ev }));
+    assert_eq!(listed[0]["name"], "Ada Lovelace");
+    let gone = w.ok("withdraw_waitlist", json!({ "entryId": entry["id"] }));
+    assert_eq!(gone["status"], "withdrawn");
+}
+
+#[test]
+fn mail_settings_are_checked_kept_and_only_for_those_who_configure_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = start(dir.path());
+    first_run(&w);
+    let empty = w.ok("get_mail_settings", json!({}));
+    assert_eq!(empty["smtp"], Value::Null);
+    // Housekeeping runs in the background from the moment the database is open.
+    let started = std::time::Instant::now();
+    loop {
+        let worker = &w.ok("get_mail_settings", json!({}))["worker"];
+        if worker["housekeeping_at"].is_string() {
+            assert_eq!(worker["housekeeping_error"], Value::Null, "{worker}");
+            assert_eq!(
+                worker["mail_at"],
+                Value::Null,
+                "no mail server, no mail round"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "no housekeeping round: {worker}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let typed = json!({ "host": "mail.example.org", "port": null, "security": "starttls",
+                        "username": "box-office", "password": "s3cret-mail",
+                        "from_address": "tickets@example.org", "from_name": "Town Hall" });
+    let saved = w.ok("save_mail_settings", json!({ "input": typed }));
+    assert_eq!(saved["smtp"]["port"], 587, "the port follows the security");
+    assert_eq!(saved["smtp"]["password_set"], true);
+    assert!(
+        !saved.to_string().contains("s3cret-mail"),
+        "the password never goes back to the window"
+    );
+    // Saved again without the password (the screen does not have it): it is kept.
+    let mut again = typed.clone();
+    again["password"] = Value::Null;
+    again["from_name"] = json!("Box office");
+    let saved = w.ok("save_mail_settings", json!({ "input": again }));
+    assert_eq!(saved["smtp"]["password_set"], true);
+    assert_eq!(saved["smtp"]["from_name"], "Box office");
+    let mut bad = typed.clone();
+    bad["host"] = json!("mail server!");
+    let e = w.err("save_mail_settings", json!({ "input": bad }));
+    assert_eq!(e["field"], "host", "{e}");
+    assert_eq!(
+        w.ok("get_mail_settings", json!({}))["smtp"]["host"],
+        "mail.example.org",
+        "a refused change changes nothing"
+    );
+    // A test message to a server that is not there says so.
+    let nowhere = json!({ "host": "127.0.0.1", "port": 9, "security": "none",
+                          "username": null, "password": null,
+                          "from_address": "tickets@example.org", "from_name": null });
+    let e = w.err(
+        "send_test_mail",
+        json!({ "input": nowhere, "to": "owner@example.org" }),
+    );
+    assert_eq!(e["code"], "conflict", "{e}");
+
+    // The box office sells but does not configure mail.
+    w.ok(
+        "create_user",
+        json!({ "input": { "username": "bob", "display_name": "Bob", "password": PASSWORD, "role": "box_office" } }),
+    );
+    w.ok("logout", json!({}));
+    w.ok("login", json!({ "username": "bob", "password": PASSWORD }));
+    for (cmd, args) in [
+        ("get_mail_settings", json!({})),
+        ("save_mail_settings", json!({ "input": null })),
+    ] {
+        assert_eq!(
+            w.err(cmd, args)["code"],
+            "forbidden",
+            "{cmd} for the box office"
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("settings.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the settings file is private");
+    }
+    drop(w);
+    // Kept across a restart.
+    let w = start(dir.path());
+    w.ok("login", json!({ "username": "olga", "password": PASSWORD }));
+    let kept = w.ok("get_mail_settings", json!({}));
+    assert_eq!(kept["smtp"]["from_address"], "tickets@example.org");
+    let off = w.ok("save_mail_settings", json!({ "input": null }));
+    assert_eq!(off["smtp"], Value::Null);
 }

@@ -33,6 +33,7 @@ async fn sell_named(f: &Fixture, setup: &Setup, name: &str, method: &str) -> Ord
     let mut sale = setup.sale(&[(&setup.a, 1)]);
     sale.buyer_name = Some(name.to_string());
     sale.payment_method = method.into();
+    sale.card_confirmed = method == "card";
     f.admit.sell(&f.owner, &sale, f.now).await.unwrap()
 }
 
@@ -365,6 +366,10 @@ async fn shift_report_counts_cash_card_and_refunds_per_cashier(f: Fixture) {
     let sell = |method: &'static str, n: i64| {
         let mut sale = setup.sale(&[(&setup.b, n)]);
         sale.payment_method = method.into();
+        sale.card_confirmed = method == "card";
+        if method == "comp" {
+            sale.payment_note = Some("Staff guest".into());
+        }
         sale
     };
     let c1 = a.sell(&clerk, &sell("cash", 2), f.now).await.unwrap(); // 70.00 cash

@@ -164,6 +164,12 @@ impl Fixture {
             "ticket_quotas",
             "audit_log",
             "outbox",
+            "refunds",
+            "coupons",
+            "coupon_ticket_types",
+            "waitlist",
+            "shifts",
+            "mail_queue",
         ] {
             out.push((t, self.count(t).await));
         }

@@ -3,10 +3,12 @@
 
 mod accounts;
 mod catalogue;
+mod commerce;
 mod door;
 mod exports;
 mod figures;
 mod fixture;
+mod mail;
 mod migrations;
 mod reports;
 mod roles;

@@ -428,6 +428,9 @@ async fn run_case(f: &Fixture, staff: &Staff, k: i64, s: &Scenario) {
                 },
                 created_by: seller.user.id,
                 device_id: seller.device_id,
+                coupon_id: None,
+                discount_minor: 0,
+                payment: Payment::default(),
                 meta: Meta::new(at),
             };
             pending.push(NewSale {
@@ -436,6 +439,8 @@ async fn run_case(f: &Fixture, staff: &Staff, k: i64, s: &Scenario) {
                 demand: vec![(capacity.id, tickets.len() as u32)],
                 ticket_quotas: tickets.iter().map(|t| (t.id, capacity.id)).collect(),
                 hold: None,
+                waitlist_entry: None,
+                mail: None,
                 change: Change::new(
                     at,
                     Some(seller.user.id),
@@ -461,6 +466,8 @@ async fn run_case(f: &Fixture, staff: &Staff, k: i64, s: &Scenario) {
                     .collect(),
                 channel: Some(channel.as_str().into()),
                 payment_method: method.as_str().into(),
+                card_confirmed: method == PaymentMethod::Card,
+                payment_note: (method == PaymentMethod::Comp).then(|| "Guest list".into()),
                 ..Default::default()
             };
             let o = a.sell(seller, &input, at).await.unwrap();
@@ -718,6 +725,7 @@ async fn refund_at_store(
         tickets: cancelled,
         release: release.into_iter().collect(),
         revoke: vec![],
+        coupon_release: None,
         refunds: refunds.clone(),
         change: Change::new(
             at,
@@ -1249,6 +1257,9 @@ fn new_sale(f: &Fixture, setup: &Setup, t: &TicketType, qty: u32, at: DateTime<U
         total: t.price.checked_mul(i64::from(qty)).unwrap(),
         created_by: f.owner.user.id,
         device_id: None,
+        coupon_id: None,
+        discount_minor: 0,
+        payment: Payment::taken(at, f.owner.user.id, None),
         meta: Meta::new(at),
     };
     let mut change = Change::new(
@@ -1270,6 +1281,8 @@ fn new_sale(f: &Fixture, setup: &Setup, t: &TicketType, qty: u32, at: DateTime<U
         demand,
         ticket_quotas,
         hold: None,
+        waitlist_entry: None,
+        mail: None,
         change,
     }
 }
@@ -1476,6 +1489,7 @@ async fn refunds_commit_with_their_cancellation(f: Fixture) {
             tickets: vec![ticket.clone()],
             release: vec![(setup.capacity.id, 1), (setup.qa.id, 1)],
             revoke: vec![],
+            coupon_release: None,
             refunds: vec![Refund {
                 id: RefundId::new(at),
                 order_id: sale.order.id,
@@ -1535,6 +1549,7 @@ async fn refund_through_the_use_case_reaches_the_reports(f: Fixture) {
     let cashier = f.user("cara", "box_office").await;
     let mut input = setup.sale(&[(&setup.a, 1), (&setup.b, 1)]);
     input.payment_method = "card".into();
+    input.card_confirmed = true;
     let o = a.sell(&cashier, &input, f.now).await.unwrap();
     let after = a
         .cancel(

@@ -212,6 +212,95 @@ async fn attempt(
                 .await
                 .map(|_| ())
         }
+        Action::ManageCoupons => a
+            .create_coupon(
+                s,
+                &CouponInput {
+                    event_id: ev.clone(),
+                    code: format!("ROLE-{n}"),
+                    kind: "percent".into(),
+                    value: "10".into(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
+        Action::UseWaitlist => a.list_waitlist(s, &ev).await.map(|_| ()),
+        Action::TakePayment => {
+            let o = a
+                .sell(
+                    &f.owner,
+                    &SaleInput {
+                        pay_later: true,
+                        payment_due: Some((now + chrono::Duration::days(2)).to_rfc3339()),
+                        ..setup.sale(&[(&setup.b, 1)])
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+            a.pay_order(
+                s,
+                &PaymentInput {
+                    order_id: o.order.id.to_string(),
+                    payment_method: "cash".into(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .map(|_| ())
+        }
+        Action::Refund => {
+            let o = a
+                .sell(&f.owner, &setup.sale(&[(&setup.b, 1)]), now)
+                .await
+                .unwrap();
+            a.refund(
+                s,
+                &RefundInput {
+                    order_id: o.order.id.to_string(),
+                    amount: Some("1.00".into()),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .map(|_| ())
+        }
+        Action::RunShift => a.current_shift(s, now).await.map(|_| ()),
+        Action::SendMail => {
+            let o = a
+                .sell(
+                    &f.owner,
+                    &SaleInput {
+                        buyer_email: Some("buyer@example.org".into()),
+                        ..setup.sale(&[(&setup.b, 1)])
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+            a.resend_confirmation(s, &o.order.id.to_string(), None, now)
+                .await
+                .map(|_| ())
+        }
+        Action::ConfigureMail => {
+            let smtp = admit_api::mail::SmtpSettings::parse(&admit_api::mail::SmtpInput {
+                host: "127.0.0.1".into(),
+                port: Some(1),
+                security: Some("none".into()),
+                from_address: "box-office@example.org".into(),
+                ..Default::default()
+            })
+            .unwrap();
+            // Nothing listens on port 1: an allowed caller gets the mail server's refusal.
+            match a.send_test_mail(s, &smtp, "someone@example.org").await {
+                Err(ApiError::Forbidden { action }) => Err(ApiError::Forbidden { action }),
+                _ => Ok(()),
+            }
+        }
         Action::Redeem => {
             let list = setup_list(f, setup).await;
             a.redeem(
@@ -294,6 +383,9 @@ async fn role_action_matrix(f: Fixture) {
                         | Action::IssueTickets
                         | Action::BlockTickets
                         | Action::Redeem
+                        | Action::TakePayment
+                        | Action::Refund
+                        | Action::SendMail
                 ) {
                     assert_eq!(
                         before,

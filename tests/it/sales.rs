@@ -71,6 +71,7 @@ async fn sale_prices_come_from_the_catalogue(f: Fixture) {
     // Comp tickets are free whatever the catalogue says.
     let mut comp = setup.sale(&[(&setup.b, 2)]);
     comp.payment_method = "comp".into();
+    comp.payment_note = Some("Sponsor's guests".into());
     let c = f.admit.sell(&cashier, &comp, f.now).await.unwrap();
     assert_eq!(c.order.total.minor, 0);
     assert!(c.tickets.iter().all(|t| t.price.minor == 0));

@@ -486,6 +486,7 @@ async function scenario() {
   });
 
   await reportsScenario(orderCode);
+  await commerceScenario();
 }
 
 /** A file the app says it saved: in the exports folder, and as many bytes as it said. */
@@ -603,6 +604,171 @@ async function reportsScenario(orderCode) {
     } finally {
       await s.js(`document.getElementById("e2e-print")?.remove()`);
     }
+  });
+}
+
+/** Opens the order with `code` on the Orders screen. */
+async function openOrder(code) {
+  await click("nav-orders");
+  await find("screen-orders");
+  await type("orders-search", code);
+  const row = await waitFor(`one order row for ${code}`, async () => {
+    const rows = await s.all(tid("order-row"));
+    const texts = await Promise.all(rows.map((r) => s.text(r)));
+    return rows.length === 1 && texts[0].includes(code) ? rows[0] : { ok: false, saw: `rows: ${texts.join(" | ") || "(none)"}` };
+  });
+  await s.click(row);
+  await expectText("order-code", code);
+}
+
+async function orderStatus() {
+  return s.attr(await find("order-status"), "data-status");
+}
+
+/** Coupons, pay-later orders, refunds and the cash drawer's shift. */
+async function commerceScenario() {
+  let couponCode = "";
+  let laterCode = "";
+
+  await step("coupon-created", async () => {
+    await click("nav-events");
+    await find("screen-events");
+    const row = await waitFor(`an event row "${EVENT_NAME}"`, async () => {
+      for (const r of await s.all(tid("event-row"))) if ((await s.text(r)).includes(EVENT_NAME)) return r;
+      return { ok: false, saw: `${await count("event-row")} rows` };
+    });
+    await s.click(row);
+    await expectText(".event-detail h2", EVENT_NAME);
+    await type("coupon-code", "spring10");
+    await type("coupon-value", "10");
+    await type("coupon-max", "100");
+    await click("coupon-add");
+    await expectText("coupon-row", "SPRING10");
+    await expectText("coupon-row", "10 % off");
+    await expectText("coupon-uses", "0 / 100");
+    await s.js(`document.querySelector('[data-testid="coupons"]').scrollIntoView({ block: "start" })`);
+  });
+
+  await step("shift-opened", async () => {
+    await click("nav-boxoffice");
+    await find("screen-boxoffice");
+    await choose("bo-event", EVENT_NAME);
+    await type("shift-float", "100");
+    await click("shift-open");
+    await expectText("shift-expected", "100.00");
+  });
+
+  await step("coupon-quote", async () => {
+    await expectText("bo-type", "Adult", { index: 0 });
+    await type("bo-qty", "1", { opts: { index: 0 } });
+    await expectText("bo-total", "25.00");
+    await type("bo-coupon", "spring10");
+    await expectText("bo-discount", "2.50");
+    await expectText("bo-total", "22.50");
+    await expectText("bo-coupon-ok", "SPRING10");
+    await click("bo-pay-card");
+    // The terminal's approval is required: refused next to the box without it.
+    await click("bo-complete");
+    await expectText(`[data-testid="field-error-card_confirmed"]`, "Terminal approved");
+    await click("bo-card-ok");
+    await type("bo-card-ref", "T-1001");
+  });
+
+  await step("coupon-sale", async () => {
+    await click("bo-complete");
+    await waitFor("one ticket card", async () => (await count("ticket-card")) === 1 || { ok: false, saw: `${await count("ticket-card")} cards` });
+    couponCode = await textOf("bo-order-code");
+    await expectText("bo-sold-total", "22.50");
+    await expectText("bo-sold-summary", /2\.50 off/);
+    await expectText(".ticket-card", "22.50");
+  });
+
+  await step("pay-later-sale", async () => {
+    await click("bo-new");
+    await expectText("bo-type", "Child", { index: 1 });
+    await type("bo-qty", "1", { opts: { index: 1 } });
+    await expectText("bo-total", "10.00");
+    await click("bo-pay-later");
+    const due = await s.prop(await find("bo-due"), "value");
+    check(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(due), "a default due date", `"${due}"`);
+    await click("bo-complete");
+    await find("bo-pending");
+    laterCode = await textOf("bo-order-code");
+    check(laterCode !== couponCode, "a new order", laterCode);
+    await expectText("bo-pending-due", "Europe/Berlin");
+    check((await count("ticket-card")) === 0, "no tickets to print before payment", `${await count("ticket-card")} cards`);
+    check((await count("bo-print")) === 0, "no print button before payment", "a print button");
+  });
+
+  await step("pay-later-order", async () => {
+    await openOrder(laterCode);
+    check((await orderStatus()) === "pending", "a pending order", await orderStatus());
+    await expectText("order-due", "To be paid by");
+    await expectText("order-due", "Europe/Berlin");
+    await find("take-payment");
+    check((await count("order-refund")) === 0, "no refund before payment", "a refund button");
+    await type("pay-given", "20");
+    await expectText("pay-change", "10.00");
+  });
+
+  await step("pay-later-paid", async () => {
+    await click("pay-submit");
+    await waitFor("the order to be paid", async () => ((await orderStatus()) === "paid") || { ok: false, saw: `status ${await orderStatus()}` });
+    await expectText("pay-change-due", "10.00");
+    await waitFor("its ticket ready to print", async () => (await count("ticket-card")) === 1 || { ok: false, saw: `${await count("ticket-card")} cards` });
+    check((await count("take-payment")) === 0, "no more payment form", "still shown");
+  });
+
+  await step("refund-form", async () => {
+    await click("order-refund");
+    await find("refund-form");
+    await type("refund-amount", "50");
+    await click("refund-submit");
+    await expectText(`[data-testid="field-error-amount"]`, "10.00");
+    await type("refund-amount", "5");
+    await expectText("refund-summary", "tickets stay valid");
+  });
+
+  await step("partial-refund", async () => {
+    await click("refund-submit");
+    await waitFor("one refund listed", async () => (await count("refund-row")) === 1 || { ok: false, saw: `${await count("refund-row")} refunds` });
+    await expectText("order-refunded", "5.00");
+    await expectText("order-refundable", "5.00");
+    await expectText("refund-row", "cash");
+    const st = await s.attr(await find("order-ticket-status"), "data-status");
+    check(st === "valid", "the ticket still valid after a partial refund", `status ${st}`);
+    check((await orderStatus()) === "paid", "the order still paid", await orderStatus());
+  });
+
+  await step("shift-closed", async () => {
+    await click("nav-boxoffice");
+    await find("screen-boxoffice");
+    // 100.00 float + 10.00 cash taken − 5.00 cash paid back; the coupon sale went by card.
+    await expectText("shift-expected", "105.00");
+    await type("shift-counted", "104.50");
+    await expectText("shift-preview", "0.50 short");
+    await click("shift-close");
+    await expectText("shift-result-expected", "105.00");
+    await expectText("shift-result-counted", "104.50");
+    const diff = await find("shift-difference");
+    const [kind, text] = [await s.attr(diff, "data-kind"), (await s.text(diff)).trim()];
+    check(kind === "short" && /0\.50 short/.test(text), "0.50 short", `${kind}: "${text}"`);
+  });
+
+  await step("mail-settings", async () => {
+    await click("nav-settings");
+    await find("mail-settings");
+    await type("smtp-host", "smtp.example.org");
+    await type("smtp-from", "nobody");
+    await click("smtp-save");
+    // The app's refusal, next to the field it names.
+    await expectText(`[data-testid="field-error-from_address"]`, "e-mail");
+    await type("smtp-from", "tickets@example.org");
+    await type("smtp-from-name", "Town Hall box office");
+    await click("smtp-save");
+    await expectText('[data-testid="mail-settings"] .ok-text', "Saved");
+    await expectText("mail-worker", /Sending starts|Last checked/);
+    await s.js(`document.querySelector('[data-testid="mail-settings"]').scrollIntoView({ block: "start" })`);
   });
 }
 

@@ -5,6 +5,9 @@ import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
 import type { AppStatus } from "./bindings/AppStatus";
 import type { CancelInput } from "./bindings/CancelInput";
 import type { ChartInput } from "./bindings/ChartInput";
+import type { CloseShiftInput } from "./bindings/CloseShiftInput";
+import type { Coupon } from "./bindings/Coupon";
+import type { CouponInput } from "./bindings/CouponInput";
 import type { CheckinCounts } from "./bindings/CheckinCounts";
 import type { CheckinList } from "./bindings/CheckinList";
 import type { CheckinListInput } from "./bindings/CheckinListInput";
@@ -18,24 +21,35 @@ import type { ExportInput } from "./bindings/ExportInput";
 import type { ExportProgress } from "./bindings/ExportProgress";
 import type { Hold } from "./bindings/Hold";
 import type { HoldInput } from "./bindings/HoldInput";
+import type { MailMessage } from "./bindings/MailMessage";
+import type { MailSettings } from "./bindings/MailSettings";
 import type { ImportInput } from "./bindings/ImportInput";
 import type { ImportPreview } from "./bindings/ImportPreview";
 import type { ImportResult } from "./bindings/ImportResult";
 import type { NewUserInput } from "./bindings/NewUserInput";
+import type { OpenShiftInput } from "./bindings/OpenShiftInput";
 import type { Order } from "./bindings/Order";
+import type { OrderMoney } from "./bindings/OrderMoney";
 import type { OrderView } from "./bindings/OrderView";
 import type { OrderWithTickets } from "./bindings/OrderWithTickets";
+import type { PaymentInput } from "./bindings/PaymentInput";
 import type { Quota } from "./bindings/Quota";
 import type { QuotaInput } from "./bindings/QuotaInput";
+import type { Quote } from "./bindings/Quote";
+import type { QuoteInput } from "./bindings/QuoteInput";
 import type { RedeemAnswer } from "./bindings/RedeemAnswer";
 import type { RedeemInput } from "./bindings/RedeemInput";
+import type { RefundInput } from "./bindings/RefundInput";
 import type { SaleInput } from "./bindings/SaleInput";
 import type { SavedFile } from "./bindings/SavedFile";
 import type { SessionView } from "./bindings/SessionView";
 import type { Settings } from "./bindings/Settings";
 import type { SettingsInput } from "./bindings/SettingsInput";
+import type { Shift } from "./bindings/Shift";
 import type { ShiftReport } from "./bindings/ShiftReport";
 import type { ShiftReportInput } from "./bindings/ShiftReportInput";
+import type { ShiftStatus } from "./bindings/ShiftStatus";
+import type { SmtpInput } from "./bindings/SmtpInput";
 import type { SoldOrder } from "./bindings/SoldOrder";
 import type { TicketCard } from "./bindings/TicketCard";
 import type { TicketsPdfInput } from "./bindings/TicketsPdfInput";
@@ -43,6 +57,8 @@ import type { TicketType } from "./bindings/TicketType";
 import type { TicketTypeInput } from "./bindings/TicketTypeInput";
 import type { UpdateUserInput } from "./bindings/UpdateUserInput";
 import type { User } from "./bindings/User";
+import type { WaitlistEntry } from "./bindings/WaitlistEntry";
+import type { WaitlistInput } from "./bindings/WaitlistInput";
 import { announce, type ChangeKind } from "./lib/changes";
 import { toAppError, type AppError } from "./lib/errors";
 
@@ -129,6 +145,34 @@ export const api = {
   searchOrders: (query: string, eventId: string | null) => call<Order[]>("search_orders", { query, eventId }),
   getOrder: (orderId: string) => call<OrderView>("get_order", { orderId }),
   cancelTickets: (input: CancelInput) => changing<OrderWithTickets>("cancel", "cancel_tickets", { input }),
+
+  // Prices, coupons, paying later and refunds
+  quote: (input: QuoteInput) => call<Quote>("quote", { input }),
+  listCoupons: (eventId: string) => call<Coupon[]>("list_coupons", { eventId }),
+  createCoupon: (input: CouponInput) => call<Coupon>("create_coupon", { input }),
+  updateCoupon: (couponId: string, expectedVersion: number, input: CouponInput) =>
+    call<Coupon>("update_coupon", { couponId, expectedVersion, input }),
+  payOrder: (input: PaymentInput) => changing<SoldOrder>("sale", "pay_order", { input }),
+  orderMoney: (orderId: string) => call<OrderMoney>("order_money", { orderId }),
+  refund: (input: RefundInput) => changing<OrderMoney>("cancel", "refund", { input }),
+
+  // Waiting list
+  joinWaitlist: (input: WaitlistInput) => call<WaitlistEntry>("join_waitlist", { input }),
+  listWaitlist: (eventId: string) => call<WaitlistEntry[]>("list_waitlist", { eventId }),
+  withdrawWaitlist: (entryId: string) => call<WaitlistEntry>("withdraw_waitlist", { entryId }),
+
+  // Cashier shifts
+  openShift: (input: OpenShiftInput) => call<ShiftStatus>("open_shift", { input }),
+  currentShift: () => call<ShiftStatus | null>("current_shift"),
+  closeShift: (input: CloseShiftInput) => call<ShiftStatus>("close_shift", { input }),
+  listShifts: (userId: string | null, limit: number | null) => call<Shift[]>("list_shifts", { userId, limit }),
+
+  // E-mail
+  orderMail: (orderId: string) => call<MailMessage[]>("order_mail", { orderId }),
+  resendConfirmation: (orderId: string, to: string | null) => call<MailMessage>("resend_confirmation", { orderId, to }),
+  getMailSettings: () => call<MailSettings>("get_mail_settings"),
+  saveMailSettings: (input: SmtpInput | null) => call<MailSettings>("save_mail_settings", { input }),
+  sendTestMail: (input: SmtpInput, to: string) => call<null>("send_test_mail", { input, to }),
 
   // Door
   doorLists: () => call<DoorList[]>("door_lists"),

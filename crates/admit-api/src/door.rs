@@ -363,6 +363,7 @@ impl Admit {
         if let Some(existing) = self.store.ticket_secret(ticket.id).await? {
             return Ok(existing);
         }
+        unpaid_gets_no_code(&order)?;
         if ticket.status != TicketStatus::Valid || !order.status.is_live() {
             return Err(ApiError::Conflict {
                 message: "the ticket is cancelled; it gets no QR code".into(),
@@ -405,6 +406,7 @@ impl Admit {
     ) -> ApiResult<IssuedSecret> {
         s.require(Action::IssueTickets)?;
         let (ticket, order) = self.live_ticket(ticket_id).await?;
+        unpaid_gets_no_code(&order)?;
         if ticket.status != TicketStatus::Valid || !order.status.is_live() {
             return Err(ApiError::Conflict {
                 message: "the ticket is cancelled; it gets no QR code".into(),
@@ -858,4 +860,15 @@ fn issued_secret(
         key_id: key.key_id(),
         issued_at: payload.issued_at(),
     })
+}
+
+/// Tickets of an unpaid pay-later order get no QR code until it is paid: an unpaid reservation
+/// cannot get anyone in, and one that expires leaves no printed code behind.
+pub(crate) fn unpaid_gets_no_code(order: &Order) -> ApiResult<()> {
+    if order.status == OrderStatus::Pending {
+        return Err(ApiError::Conflict {
+            message: "the order is not paid yet; its tickets get their QR codes once it is".into(),
+        });
+    }
+    Ok(())
 }

@@ -100,6 +100,20 @@ impl From<StoreError> for ApiError {
                     "users_username_key" => "that username is taken".to_string(),
                     "users_exist" => "the first owner exists already; log in instead".to_string(),
                     "ticket_not_valid" => "a ticket was cancelled already".to_string(),
+                    "coupon_used_up" => "this coupon is used up".to_string(),
+                    "coupons_event_id_code_key" => {
+                        "the event has a coupon with that code already".to_string()
+                    }
+                    "coupon_max_uses_below_used" => {
+                        "the coupon has been used more often than that already".to_string()
+                    }
+                    "waitlist_not_offered" => {
+                        "that waiting-list offer is no longer open".to_string()
+                    }
+                    "shifts_one_open" => {
+                        "you have a shift open already; close it first".to_string()
+                    }
+                    "ticket_not_cancelled" => "a ticket of the order is valid already".to_string(),
                     other => format!("the change conflicts with existing data ({other})"),
                 },
             },

@@ -354,24 +354,9 @@ impl Admit {
         let mut wanted: Vec<(Ticket, String, String)> = Vec::new();
         let event = match (order_id, event_id) {
             (Some(id), None) => {
-                let o = self.store.get_order(id).await?;
-                if !o.order.status.is_live() {
-                    return Err(ApiError::Conflict {
-                        message: "the order is not live; its tickets cannot be printed".into(),
-                    });
-                }
-                let types = self.store.list_ticket_types(o.order.event_id).await?;
-                for t in o.tickets {
-                    if t.status == TicketStatus::Valid {
-                        let name = types
-                            .iter()
-                            .find(|tt| tt.id == t.ticket_type_id)
-                            .map(|tt| tt.name.as_str().to_string())
-                            .unwrap_or_default();
-                        wanted.push((t, o.order.code.as_str().to_string(), name));
-                    }
-                }
-                self.store.get_event(o.order.event_id).await?
+                let (_, event, cards) = self.order_cards(id).await?;
+                wanted = cards;
+                event
             }
             (None, Some(id)) => {
                 let event = self.store.get_event(id).await.map_err(|e| match e {
@@ -411,6 +396,77 @@ impl Admit {
                 ))
             }
         };
+        self.render_cards(s, event, wanted, layout, now).await
+    }
+
+    /// One order's tickets as one PDF, one ticket a page, for the e-mail that carries them.
+    /// No caller to check: the mail worker runs on its own. Tickets without a secret yet are
+    /// issued one, recorded as issued by the cashier who sold the order (see
+    /// [`Admit::acting_for_sale`]).
+    pub(crate) async fn order_tickets_pdf(
+        &self,
+        order_id: OrderId,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Vec<u8>> {
+        let (order, event, cards) = self.order_cards(order_id).await?;
+        let acting = self.acting_for_sale(&order).await?;
+        self.render_cards(&acting, event, cards, TicketLayout::OnePerPage, now)
+            .await
+    }
+
+    /// Whom work done later for a sale (issuing its tickets' secrets to e-mail them) is
+    /// recorded as: the cashier who sold it. The sale was authorised when it was made, so the
+    /// cashier's role today does not matter (they may have been switched off since); the
+    /// session carries the box-office role only so that issuing passes its own check.
+    async fn acting_for_sale(&self, order: &Order) -> ApiResult<Session> {
+        let user = self.store.get_user(order.created_by).await?;
+        Ok(Session {
+            user: User {
+                role: admit_core::role::Role::BoxOffice,
+                active: true,
+                ..user
+            },
+            device_id: None,
+        })
+    }
+
+    /// The valid tickets of a live order, with the order and its event.
+    async fn order_cards(
+        &self,
+        id: OrderId,
+    ) -> ApiResult<(Order, Event, Vec<(Ticket, String, String)>)> {
+        let o = self.store.get_order(id).await?;
+        if !o.order.status.is_live() {
+            return Err(ApiError::Conflict {
+                message: "the order is not live; its tickets cannot be printed".into(),
+            });
+        }
+        let types = self.store.list_ticket_types(o.order.event_id).await?;
+        let mut wanted = Vec::new();
+        for t in o.tickets {
+            if t.status == TicketStatus::Valid {
+                let name = types
+                    .iter()
+                    .find(|tt| tt.id == t.ticket_type_id)
+                    .map(|tt| tt.name.as_str().to_string())
+                    .unwrap_or_default();
+                wanted.push((t, o.order.code.as_str().to_string(), name));
+            }
+        }
+        let event = self.store.get_event(o.order.event_id).await?;
+        Ok((o.order, event, wanted))
+    }
+
+    /// Draw tickets (ticket, order code, ticket type name) as one PDF, issuing secrets where
+    /// missing as `s`.
+    async fn render_cards(
+        &self,
+        s: &Session,
+        event: Event,
+        wanted: Vec<(Ticket, String, String)>,
+        layout: TicketLayout,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Vec<u8>> {
         if wanted.is_empty() {
             return Err(ApiError::Conflict {
                 message: "there are no valid tickets to print".into(),

@@ -337,6 +337,13 @@ impl Admit {
             total,
             created_by: s.user.id,
             device_id: s.device_id,
+            coupon_id: None,
+            discount_minor: 0,
+            // Paid elsewhere: no cashier's drawer holds this money.
+            payment: Payment {
+                paid_at: Some(at),
+                ..Payment::default()
+            },
             meta: Meta::new(at),
         };
         let mut change = s
@@ -357,6 +364,8 @@ impl Admit {
             demand: demand.into_iter().collect(),
             ticket_quotas,
             hold: None,
+            waitlist_entry: None,
+            mail: None,
             change,
         })
     }

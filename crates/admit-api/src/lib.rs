@@ -5,11 +5,13 @@
 
 mod auth;
 mod catalogue;
+mod commerce;
 mod door;
 mod error;
 mod exports;
 mod figures;
 mod import;
+pub mod mail;
 mod reports;
 mod sales;
 
@@ -27,6 +29,11 @@ use admit_store::Store;
 pub use auth::{LoginPolicy, NewUserInput, UpdateUserInput};
 pub use catalogue::{
     EventAvailability, EventInput, QuotaInput, TicketTypeAvailability, TicketTypeInput,
+};
+pub use commerce::{
+    CloseShiftInput, CouponInput, Housekeeping, OpenShiftInput, OrderMoney, PaymentInput, Quote,
+    QuoteInput, QuoteLine, RefundInput, RefundLine, ShiftStatus, WaitlistInput,
+    DEFAULT_OFFER_MINUTES,
 };
 pub use door::{CheckinCounts, CheckinListInput, DoorPackage, RedeemAnswer, RedeemInput};
 pub use error::{ApiError, ApiResult, ErrorBody};
@@ -52,6 +59,8 @@ pub struct Config {
     pub login: LoginPolicy,
     /// Bounded retries of a write that lost a race (stale version, code clash, busy database).
     pub write_retries: u32,
+    /// How long a waiting-list offer holds its units.
+    pub offer_minutes: i64,
 }
 
 impl Default for Config {
@@ -60,6 +69,7 @@ impl Default for Config {
             hold_minutes: 15,
             login: LoginPolicy::default(),
             write_retries: 8,
+            offer_minutes: commerce::DEFAULT_OFFER_MINUTES,
         }
     }
 }

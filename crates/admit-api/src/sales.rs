@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use admit_core::audit::AuditEntry;
+use admit_core::commerce::{self, CouponCode, WaitlistEntry, WaitlistStatus};
 use admit_core::model::*;
 use admit_core::order_code::OrderCode;
 use admit_core::role::Action;
@@ -15,6 +16,7 @@ use admit_core::text::{Email, Name};
 use admit_core::*;
 use admit_store::{Cancellation, NewSale, OrderQuery, StoreError};
 
+use crate::commerce::{offer_matches, PaymentTerms};
 use crate::{optional, Admit, ApiError, ApiResult, Session};
 
 const CATALOGUE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
@@ -63,6 +65,31 @@ pub struct SaleInput {
     /// The hold that kept these units while the sale was open.
     #[serde(default)]
     pub hold_id: Option<String>,
+    /// A coupon of the event; the price it gives is computed here.
+    #[serde(default)]
+    pub coupon_code: Option<String>,
+    /// Cash: the amount handed over, e.g. "50.00"; at least the total. Change is the
+    /// difference.
+    #[serde(default)]
+    pub tendered: Option<String>,
+    /// Card: the cashier confirms that the card terminal approved the payment.
+    #[serde(default)]
+    pub card_confirmed: bool,
+    /// Card: the terminal's reference (optional). Comp: why the tickets are free (required).
+    #[serde(default)]
+    pub payment_note: Option<String>,
+    /// Reserve now, pay by `payment_due` (RFC 3339): the order stays pending, its tickets get
+    /// no QR code until paid, and its units go back if it is not paid in time.
+    #[serde(default)]
+    pub pay_later: bool,
+    #[serde(default)]
+    pub payment_due: Option<String>,
+    /// The waiting-list offer this sale takes up (its held units are used).
+    #[serde(default)]
+    pub waitlist_entry_id: Option<String>,
+    /// Queue an e-mail confirmation with the tickets to the buyer's address.
+    #[serde(default)]
+    pub send_confirmation: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -80,6 +107,11 @@ pub struct CancelInput {
 struct ParsedLines {
     lines: Vec<Line>,
     names: Vec<Vec<Option<Name>>>,
+}
+
+/// The lines of a cart without attendee names (quotes).
+pub(crate) fn parse_line_quantities(input: &[LineInput]) -> ApiResult<Vec<Line>> {
+    Ok(parse_lines(input)?.lines)
 }
 
 fn parse_lines(input: &[LineInput]) -> ApiResult<ParsedLines> {
@@ -247,19 +279,91 @@ impl Admit {
             Some(c) => Channel::parse("channel", c)?,
         };
         let payment_method = PaymentMethod::parse("payment_method", &input.payment_method)?;
-        let hold = optional(&input.hold_id, |h| HoldId::parse("hold_id", h))?;
+        let mut hold = optional(&input.hold_id, |h| HoldId::parse("hold_id", h))?;
+        let terms = PaymentTerms::parse(
+            payment_method,
+            input.pay_later,
+            input.payment_due.as_deref(),
+            input.card_confirmed,
+            input.payment_note.as_deref(),
+            now,
+        )?;
+        if input.send_confirmation && buyer_email.is_none() {
+            return Err(ApiError::invalid(
+                "buyer_email",
+                "is needed to send a confirmation",
+            ));
+        }
         let cat = self.catalogue(event_id).await?;
         let (event, types, quotas) = (&cat.event, &cat.types, &cat.quotas);
         let plan = stock::plan(event, types, quotas, &parsed.lines, now)?;
 
-        let order_id = OrderId::new(now);
+        // A waiting-list offer: its hold kept the units for exactly this buyer.
+        let waitlist = match optional(&input.waitlist_entry_id, |v| {
+            WaitlistId::parse("waitlist_entry_id", v)
+        })? {
+            None => None,
+            Some(id) => {
+                let entry = self.store.get_waitlist_entry(id).await?;
+                let entry_hold = offer_matches(&entry, event_id, &plan.lines, hold, now)?;
+                hold = Some(entry_hold);
+                Some(entry)
+            }
+        };
+
+        let coupon = match optional(&input.coupon_code, |v| CouponCode::parse("coupon_code", v))? {
+            None => None,
+            Some(_) if payment_method == PaymentMethod::Comp => {
+                return Err(ApiError::invalid(
+                    "coupon_code",
+                    "free tickets take no coupon",
+                ))
+            }
+            Some(code) => {
+                let c = self
+                    .store
+                    .coupon_by_code(event_id, code.as_str())
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::invalid("coupon_code", "is not a coupon of this event")
+                    })?;
+                if let Some(e) = commerce::coupon_refusal(&c, &plan, now) {
+                    return Err(e.into());
+                }
+                Some(c)
+            }
+        };
         let comp = payment_method == PaymentMethod::Comp;
-        let mut tickets = Vec::with_capacity(plan.unit_prices.len());
+        let priced = commerce::price(&plan, coupon.as_ref());
+        let total = if comp {
+            Money::zero(plan.total.currency)
+        } else {
+            priced.total
+        };
+        let tendered_minor = match input.tendered.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(_) if payment_method != PaymentMethod::Cash || terms.pay_later() => {
+                return Err(ApiError::invalid("tendered", "is only for cash taken now"))
+            }
+            Some(v) => {
+                let given = Money::parse_decimal("tendered", v, total.currency)?;
+                if given.minor < total.minor {
+                    return Err(ApiError::invalid(
+                        "tendered",
+                        format!("is less than the total of {total}"),
+                    ));
+                }
+                Some(given.minor)
+            }
+        };
+
+        let order_id = OrderId::new(now);
+        let mut tickets = Vec::with_capacity(priced.unit_prices.len());
         let mut ticket_quotas = Vec::new();
         let mut names = parsed.names.iter().flatten();
         // plan.lines merges repeated types; names follow the input order, which matches for
         // the usual one-line-per-type input and is harmless otherwise (names are optional).
-        for (tt, price) in &plan.unit_prices {
+        for (tt, price) in &priced.unit_prices {
             let t = Ticket {
                 id: TicketId::new(now),
                 order_id,
@@ -279,10 +383,38 @@ impl Admit {
             }
             tickets.push(t);
         }
-        let total = if comp {
-            Money::zero(plan.total.currency)
-        } else {
-            plan.total
+        let (status, payment) = match terms {
+            PaymentTerms::Later { due } => (
+                OrderStatus::Pending,
+                Payment {
+                    due: Some(due),
+                    ..Payment::default()
+                },
+            ),
+            PaymentTerms::Now { note } => (
+                OrderStatus::Paid,
+                Payment {
+                    tendered_minor,
+                    note,
+                    ..Payment::taken(now, s.user.id, s.device_id)
+                },
+            ),
+        };
+        let mail = match (&buyer_email, input.send_confirmation) {
+            (Some(to), true) => Some(commerce::MailMessage {
+                id: MailId::new(now),
+                kind: commerce::MailKind::OrderConfirmation,
+                order_id: Some(order_id),
+                waitlist_id: None,
+                to: to.clone(),
+                status: commerce::MailStatus::Queued,
+                attempts: 0,
+                next_attempt_at: now,
+                last_error: None,
+                sent_at: None,
+                meta: Meta::new(now),
+            }),
+            _ => None,
         };
 
         let mut attempt = 0;
@@ -295,10 +427,13 @@ impl Admit {
                 buyer_email: buyer_email.clone(),
                 channel,
                 payment_method,
-                status: OrderStatus::Paid,
+                status,
                 total,
                 created_by: s.user.id,
                 device_id: s.device_id,
+                coupon_id: coupon.as_ref().map(|c| c.id),
+                discount_minor: if comp { 0 } else { priced.discount.minor },
+                payment: payment.clone(),
                 meta: Meta::new(now),
             };
             let mut change = s
@@ -307,11 +442,28 @@ impl Admit {
                     "order.sell",
                     "order",
                     order.id.0,
-                    json!({ "code": order.code.as_str(), "tickets": tickets.len(), "total_minor": total.minor, "payment_method": payment_method }),
+                    json!({
+                        "code": order.code.as_str(),
+                        "tickets": tickets.len(),
+                        "total_minor": total.minor,
+                        "payment_method": payment_method,
+                        "status": status,
+                        "coupon": coupon.as_ref().map(|c| c.code.as_str()),
+                        "discount_minor": order.discount_minor,
+                    }),
                 )
                 .sync(now, "order", order.id.0, 1, &order);
             for t in &tickets {
                 change = change.sync(now, "ticket", t.id.0, 1, t);
+            }
+            if let Some(e) = &waitlist {
+                let sold = WaitlistEntry {
+                    status: WaitlistStatus::Sold,
+                    order_id: Some(order.id),
+                    meta: e.meta.touched(now),
+                    ..e.clone()
+                };
+                change = change.sync(now, "waitlist", e.id.0, sold.meta.version, &sold);
             }
             let sale = NewSale {
                 order,
@@ -319,6 +471,8 @@ impl Admit {
                 demand: plan.quota_demand.clone(),
                 ticket_quotas: ticket_quotas.clone(),
                 hold,
+                waitlist_entry: waitlist.as_ref().map(|e| e.id),
+                mail: mail.clone(),
                 change,
             };
             match self.store.sell(&sale).await {
@@ -341,6 +495,8 @@ impl Admit {
     }
 
     /// Cancel single tickets or a whole order; their units go back to every quota they came from.
+    /// With `refund`, each cancelled ticket's money goes back in full by the order's method
+    /// (the [`Admit::refund`] use case refunds in part, or by another method).
     pub async fn cancel(
         &self,
         s: &Session,
@@ -348,144 +504,39 @@ impl Admit {
         now: DateTime<Utc>,
     ) -> ApiResult<OrderWithTickets> {
         s.require(Action::CancelOrder)?;
+        if input.refund {
+            s.require(Action::Refund)?;
+        }
         let order_id = OrderId::parse("order_id", &input.order_id)?;
-        let wanted = input
-            .ticket_ids
-            .iter()
-            .enumerate()
-            .map(|(i, t)| TicketId::parse(&format!("ticket_ids[{i}]"), t))
-            .collect::<Result<Vec<_>, _>>()?;
+        let wanted = parse_ticket_ids(&input.ticket_ids)?;
+        let how = if input.refund {
+            Settle::RefundInFull { method: None }
+        } else {
+            Settle::Keep
+        };
+        let by = By::session(s);
+        let done = self
+            .cancel_tickets(&by, order_id, &wanted, how, now)
+            .await?;
+        self.after_units_freed(done.order.event_id, now).await;
+        Ok(done)
+    }
+
+    /// Cancel tickets of an order (all valid ones when `wanted` is empty), settling the money
+    /// as `how` says, in one store transaction with its audit and outbox rows. Retries when
+    /// someone else changed the order in between.
+    pub(crate) async fn cancel_tickets(
+        &self,
+        by: &By,
+        order_id: OrderId,
+        wanted: &[TicketId],
+        how: Settle,
+        now: DateTime<Utc>,
+    ) -> ApiResult<OrderWithTickets> {
         let mut attempt = 0;
         loop {
             let current = self.store.get_order(order_id).await?;
-            let cancel_ids: Vec<TicketId> = if wanted.is_empty() {
-                current
-                    .tickets
-                    .iter()
-                    .filter(|t| t.status == TicketStatus::Valid)
-                    .map(|t| t.id)
-                    .collect()
-            } else {
-                for (i, id) in wanted.iter().enumerate() {
-                    match current.tickets.iter().find(|t| t.id == *id) {
-                        None => {
-                            return Err(ApiError::invalid(
-                                format!("ticket_ids[{i}]"),
-                                "is not a ticket of this order",
-                            ))
-                        }
-                        Some(t) if t.status != TicketStatus::Valid => {
-                            return Err(ApiError::Conflict {
-                                message: "that ticket is cancelled already".into(),
-                            })
-                        }
-                        Some(_) => {}
-                    }
-                }
-                wanted.clone()
-            };
-            if cancel_ids.is_empty() {
-                return Err(ApiError::Conflict {
-                    message: "nothing left to cancel in this order".into(),
-                });
-            }
-            let mut tickets = Vec::new();
-            let mut remaining = Money::zero(current.order.total.currency);
-            for t in &current.tickets {
-                if cancel_ids.contains(&t.id) {
-                    tickets.push(Ticket {
-                        status: TicketStatus::Cancelled,
-                        meta: t.meta.touched(now),
-                        ..t.clone()
-                    });
-                } else if t.status == TicketStatus::Valid {
-                    remaining = remaining.checked_add(t.price).unwrap_or(remaining);
-                }
-            }
-            let any_left = current
-                .tickets
-                .iter()
-                .any(|t| t.status == TicketStatus::Valid && !cancel_ids.contains(&t.id));
-            let status = match (any_left, input.refund) {
-                (true, _) => current.order.status,
-                (false, true) => OrderStatus::Refunded,
-                (false, false) => OrderStatus::Cancelled,
-            };
-            let expected_version = current.order.meta.version;
-            let order = Order {
-                status,
-                total: remaining,
-                meta: current.order.meta.touched(now),
-                ..current.order.clone()
-            };
-            let mut release: std::collections::BTreeMap<QuotaId, u32> = Default::default();
-            for (_, q) in self.store.ticket_quotas(&cancel_ids).await? {
-                *release.entry(q).or_default() += 1;
-            }
-            let mut change = s
-                .change(
-                    now,
-                    if input.refund {
-                        "order.refund"
-                    } else {
-                        "order.cancel"
-                    },
-                    "order",
-                    order.id.0,
-                    json!({ "code": order.code.as_str(), "tickets": cancel_ids, "status": status }),
-                )
-                .sync(now, "order", order.id.0, order.meta.version, &order);
-            for t in &tickets {
-                change = change.sync(now, "ticket", t.id.0, t.meta.version, t);
-            }
-            // Printed secrets of these tickets must stop admitting, even at doors without rows.
-            let mut revoke = Vec::new();
-            for id in &cancel_ids {
-                if let Some(secret) = self.store.ticket_secret(*id).await? {
-                    revoke.push(admit_store::Revocation {
-                        event_id: order.event_id,
-                        fingerprint: secret.fingerprint,
-                        ticket_id: *id,
-                        reason: "cancelled".into(),
-                        at: now,
-                    });
-                }
-            }
-            for r in &revoke {
-                change = change.sync(now, "revocation", r.ticket_id.0, 1, r);
-            }
-            // A refund hands back what each ticket sold for, by the way it was paid.
-            let refunds = if input.refund {
-                tickets
-                    .iter()
-                    .filter(|t| t.price.minor > 0)
-                    .map(|t| admit_store::Refund {
-                        id: RefundId::new(now),
-                        order_id: order.id,
-                        event_id: order.event_id,
-                        ticket_id: Some(t.id),
-                        amount: t.price,
-                        method: order.payment_method,
-                        created_by: s.user.id,
-                        device_id: s.device_id,
-                        at: now,
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            for r in &refunds {
-                change = change.sync(now, "refund", r.id.0, 1, r);
-            }
-            let c = Cancellation {
-                order,
-                expected_version,
-                refunds,
-                tickets,
-                release: release.into_iter().collect(),
-                revoke,
-                change,
-            };
+            let c = self.cancellation(by, &current, wanted, &how, now).await?;
             match self.store.cancel(&c).await {
                 Ok(()) => return Ok(self.store.get_order(order_id).await?),
                 Err(StoreError::Stale { .. } | StoreError::Busy)
@@ -501,6 +552,166 @@ impl Admit {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// What cancelling `wanted` of `current` writes.
+    async fn cancellation(
+        &self,
+        by: &By,
+        current: &OrderWithTickets,
+        wanted: &[TicketId],
+        how: &Settle,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Cancellation> {
+        let cancel_ids: Vec<TicketId> = if wanted.is_empty() {
+            current
+                .tickets
+                .iter()
+                .filter(|t| t.status == TicketStatus::Valid)
+                .map(|t| t.id)
+                .collect()
+        } else {
+            for (i, id) in wanted.iter().enumerate() {
+                match current.tickets.iter().find(|t| t.id == *id) {
+                    None => {
+                        return Err(ApiError::invalid(
+                            format!("ticket_ids[{i}]"),
+                            "is not a ticket of this order",
+                        ))
+                    }
+                    Some(t) if t.status != TicketStatus::Valid => {
+                        return Err(ApiError::Conflict {
+                            message: "that ticket is cancelled already".into(),
+                        })
+                    }
+                    Some(_) => {}
+                }
+            }
+            wanted.to_vec()
+        };
+        if cancel_ids.is_empty() {
+            return Err(ApiError::Conflict {
+                message: "nothing left to cancel in this order".into(),
+            });
+        }
+        let mut tickets = Vec::new();
+        let mut remaining = Money::zero(current.order.total.currency);
+        for t in &current.tickets {
+            if cancel_ids.contains(&t.id) {
+                tickets.push(Ticket {
+                    status: TicketStatus::Cancelled,
+                    meta: t.meta.touched(now),
+                    ..t.clone()
+                });
+            } else if t.status == TicketStatus::Valid {
+                remaining = remaining.checked_add(t.price).unwrap_or(remaining);
+            }
+        }
+        let any_left = current
+            .tickets
+            .iter()
+            .any(|t| t.status == TicketStatus::Valid && !cancel_ids.contains(&t.id));
+        let status = match (any_left, how) {
+            (true, _) => current.order.status,
+            (false, Settle::RefundInFull { .. }) => OrderStatus::Refunded,
+            (false, Settle::Expire) => OrderStatus::Expired,
+            (false, Settle::Keep) => OrderStatus::Cancelled,
+        };
+        let expected_version = current.order.meta.version;
+        let order = Order {
+            status,
+            total: remaining,
+            meta: current.order.meta.touched(now),
+            ..current.order.clone()
+        };
+        let mut release: std::collections::BTreeMap<QuotaId, u32> = Default::default();
+        for (_, q) in self.store.ticket_quotas(&cancel_ids).await? {
+            *release.entry(q).or_default() += 1;
+        }
+        let action = match how {
+            Settle::RefundInFull { .. } => "order.refund",
+            Settle::Expire => "order.expire",
+            Settle::Keep => "order.cancel",
+        };
+        let mut change = by
+            .change(
+                now,
+                action,
+                "order",
+                order.id.0,
+                json!({ "code": order.code.as_str(), "tickets": cancel_ids, "status": status }),
+            )
+            .sync(now, "order", order.id.0, order.meta.version, &order);
+        for t in &tickets {
+            change = change.sync(now, "ticket", t.id.0, t.meta.version, t);
+        }
+        // Printed secrets of these tickets must stop admitting, even at doors without rows.
+        let mut revoke = Vec::new();
+        for id in &cancel_ids {
+            if let Some(secret) = self.store.ticket_secret(*id).await? {
+                revoke.push(admit_store::Revocation {
+                    event_id: order.event_id,
+                    fingerprint: secret.fingerprint,
+                    ticket_id: *id,
+                    reason: "cancelled".into(),
+                    at: now,
+                });
+            }
+        }
+        for r in &revoke {
+            change = change.sync(now, "revocation", r.ticket_id.0, 1, r);
+        }
+        // A full refund hands back what is left of each ticket's price (a ticket refunded in
+        // part before gets the rest), by the way it was paid unless the cashier chose another.
+        let refunds = match how {
+            Settle::RefundInFull { method } => {
+                let user = by.user.ok_or_else(|| {
+                    ApiError::Internal("a refund needs the cashier who pays it out".into())
+                })?;
+                let earlier = self.store.refunds_of_order(order.id).await?;
+                let mut out = Vec::new();
+                for t in &tickets {
+                    let left = t.price.minor - refunded_of(&earlier, t.id);
+                    if left > 0 {
+                        out.push(admit_store::Refund {
+                            id: RefundId::new(now),
+                            order_id: order.id,
+                            event_id: order.event_id,
+                            ticket_id: Some(t.id),
+                            amount: Money {
+                                minor: left,
+                                currency: t.price.currency,
+                            },
+                            method: method.unwrap_or(order.payment_method),
+                            created_by: user,
+                            device_id: by.device,
+                            at: now,
+                        });
+                    }
+                }
+                out
+            }
+            Settle::Keep | Settle::Expire => Vec::new(),
+        };
+        for r in &refunds {
+            change = change.sync(now, "refund", r.id.0, 1, r);
+        }
+        // An order with nothing valid left gives its coupon use back.
+        let coupon_release = if any_left {
+            None
+        } else {
+            current.order.coupon_id
+        };
+        Ok(Cancellation {
+            order,
+            expected_version,
+            refunds,
+            tickets,
+            release: release.into_iter().collect(),
+            revoke,
+            coupon_release,
+            change,
+        })
     }
 
     pub async fn get_order(&self, s: &Session, id: &str) -> ApiResult<OrderWithTickets> {
@@ -556,4 +767,75 @@ impl Admit {
         s.require(Action::ViewAudit)?;
         Ok(self.store.list_audit(limit).await?)
     }
+}
+
+/// How a cancellation settles the money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settle {
+    /// The money taken is kept (a plain cancellation).
+    Keep,
+    /// What is left of each ticket's price goes back, by `method` or the order's own.
+    RefundInFull { method: Option<PaymentMethod> },
+    /// A pay-later order ran past its deadline unpaid: there is no money to settle.
+    Expire,
+}
+
+/// Who makes a change: a session's user on its device, or Admit itself (housekeeping).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct By {
+    pub user: Option<UserId>,
+    pub device: Option<DeviceId>,
+}
+
+impl By {
+    pub fn session(s: &Session) -> Self {
+        By {
+            user: Some(s.user.id),
+            device: s.device_id,
+        }
+    }
+    pub fn system() -> Self {
+        By {
+            user: None,
+            device: None,
+        }
+    }
+    pub fn change(
+        &self,
+        now: DateTime<Utc>,
+        action: &str,
+        entity: &str,
+        entity_id: uuid::Uuid,
+        detail: serde_json::Value,
+    ) -> admit_core::audit::Change {
+        admit_core::audit::Change::new(
+            now,
+            self.user,
+            self.device,
+            action,
+            entity,
+            entity_id,
+            detail,
+        )
+    }
+}
+
+/// Money refunded so far against one ticket.
+pub(crate) fn refunded_of(refunds: &[admit_store::Refund], ticket: TicketId) -> i64 {
+    refunds
+        .iter()
+        .filter(|r| r.ticket_id == Some(ticket))
+        .map(|r| r.amount.minor)
+        .sum()
+}
+
+pub(crate) fn parse_ticket_ids(ids: &[String]) -> ApiResult<Vec<TicketId>> {
+    if ids.len() > stock::MAX_TICKETS_PER_ORDER as usize {
+        return Err(ApiError::invalid("ticket_ids", "too many tickets"));
+    }
+    Ok(ids
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TicketId::parse(&format!("ticket_ids[{i}]"), t))
+        .collect::<Result<Vec<_>, _>>()?)
 }

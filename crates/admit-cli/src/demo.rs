@@ -164,6 +164,9 @@ pub async fn run(admit: &Admit, args: &DemoArgs, json: bool) -> anyhow::Result<(
                     let walk_in = rng.gen_bool(0.3);
                     let first = FIRST.choose(&mut rng).expect("names");
                     let last = LAST.choose(&mut rng).expect("names");
+                    let method = *["cash", "card", "card", "comp"]
+                        .choose(&mut rng)
+                        .expect("methods");
                     let sale = SaleInput {
                         event_id: event.id.to_string(),
                         lines,
@@ -176,11 +179,10 @@ pub async fn run(admit: &Admit, args: &DemoArgs, json: bool) -> anyhow::Result<(
                             )
                         }),
                         channel: None,
-                        payment_method: ["cash", "card", "card", "comp"]
-                            .choose(&mut rng)
-                            .expect("methods")
-                            .to_string(),
-                        hold_id: None,
+                        payment_method: method.to_string(),
+                        card_confirmed: method == "card",
+                        payment_note: (method == "comp").then(|| "Guest list".to_string()),
+                        ..Default::default()
                     };
                     (
                         sale,

@@ -146,6 +146,12 @@ struct SellArgs {
     /// cash, card or comp
     #[arg(long, default_value = "cash")]
     payment: String,
+    /// Card: the card terminal approved the payment (required for card).
+    #[arg(long)]
+    card_approved: bool,
+    /// Card: the terminal's reference. Comp: why the tickets are free (required for comp).
+    #[arg(long)]
+    note: Option<String>,
     #[arg(long)]
     buyer_name: Option<String>,
     #[arg(long)]
@@ -530,7 +536,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         buyer_email: a.buyer_email,
                         channel: None,
                         payment_method: a.payment,
-                        hold_id: None,
+                        card_confirmed: a.card_approved,
+                        payment_note: a.note,
+                        ..Default::default()
                     },
                     now,
                 )

@@ -75,4 +75,8 @@ typed_id!(
     CheckinListId,
     ScanId,
     RefundId,
+    CouponId,
+    WaitlistId,
+    ShiftId,
+    MailId,
 );

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod checkin;
+pub mod commerce;
 pub mod error;
 pub mod id;
 pub mod model;

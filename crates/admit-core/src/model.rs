@@ -199,7 +199,45 @@ pub struct Order {
     pub total: Money,
     pub created_by: UserId,
     pub device_id: Option<DeviceId>,
+    /// The coupon the order used, if any.
+    pub coupon_id: Option<CouponId>,
+    /// What the coupon took off the list prices, in minor units of the total's currency.
+    pub discount_minor: i64,
+    pub payment: Payment,
     pub meta: Meta,
+}
+
+/// How and when an order's money was taken, or is due.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Payment {
+    /// Pay-later orders: the deadline after which the order expires and its units go back.
+    pub due: Option<DateTime<Utc>>,
+    /// When the money was taken (`None` while pending).
+    pub paid_at: Option<DateTime<Utc>>,
+    /// The cashier who took it, and where: their drawer holds the cash.
+    pub paid_by: Option<UserId>,
+    pub paid_device: Option<DeviceId>,
+    /// Cash handed over, in minor units; the change given was this minus the total.
+    pub tendered_minor: Option<i64>,
+    /// The card terminal's reference, or why the tickets were given for free.
+    pub note: Option<String>,
+}
+
+impl Payment {
+    /// Money taken at `at` by `by`. The time is kept to the microsecond, as stores keep it,
+    /// so the payment handed back is the one stored.
+    pub fn taken(at: DateTime<Utc>, by: UserId, device: Option<DeviceId>) -> Self {
+        use chrono::SubsecRound;
+        Payment {
+            due: None,
+            paid_at: Some(at.trunc_subsecs(6)),
+            paid_by: Some(by),
+            paid_device: device,
+            tendered_minor: None,
+            note: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -72,10 +72,24 @@ pub enum Action {
     ImportOrders,
     /// End-of-shift reports: the box office sees its own, managers everyone's.
     ViewShiftReport,
+    /// Create and change coupons.
+    ManageCoupons,
+    /// Put buyers on a sold-out type's waiting list, offer them units, take them off.
+    UseWaitlist,
+    /// Take the money for a pay-later order.
+    TakePayment,
+    /// Hand money back, in full or in part.
+    Refund,
+    /// Open and close one's own cash drawer shift.
+    RunShift,
+    /// E-mail an order's confirmation (again).
+    SendMail,
+    /// The outgoing mail server and other device settings.
+    ConfigureMail,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 30] = [
         Action::ManageUsers,
         Action::ViewUsers,
         Action::ManageCategories,
@@ -99,6 +113,13 @@ impl Action {
         Action::ExportData,
         Action::ImportOrders,
         Action::ViewShiftReport,
+        Action::ManageCoupons,
+        Action::UseWaitlist,
+        Action::TakePayment,
+        Action::Refund,
+        Action::RunShift,
+        Action::SendMail,
+        Action::ConfigureMail,
     ];
 }
 
@@ -120,6 +141,11 @@ pub fn allowed(role: Role, action: Action) -> bool {
                 | IssueTickets
                 | Redeem
                 | ViewShiftReport
+                | UseWaitlist
+                | TakePayment
+                | Refund
+                | RunShift
+                | SendMail
         ),
         Role::Door => matches!(action, ViewEvents | Redeem),
     }

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use admit_core::audit::{AuditEntry, Change, OutboxEntry};
 use admit_core::checkin::{CheckinList, Direction, PriorScan, TicketState, Verdict};
+use admit_core::commerce::{Coupon, MailMessage, Shift, WaitlistEntry};
 use admit_core::model::*;
 use admit_core::secret::{KeyId, PublicKey, SecretFingerprint};
 use admit_core::*;
@@ -66,6 +67,12 @@ pub struct NewSale {
     /// A hold of this cart to consume: its units are given back first and the sale then takes
     /// its own, all in the same transaction.
     pub hold: Option<HoldId>,
+    /// The waiting-list entry whose offer this sale takes up: it must be `offered`, and
+    /// becomes `sold` with the order's id (`Conflict { constraint: "waitlist_not_offered" }`
+    /// otherwise). Its hold is the sale's `hold`.
+    pub waitlist_entry: Option<WaitlistId>,
+    /// A confirmation to queue with the sale, so it is never lost and never blocks it.
+    pub mail: Option<MailMessage>,
     pub change: Change,
 }
 
@@ -85,6 +92,23 @@ pub struct Cancellation {
     /// Money handed back with this cancellation (one row per refunded ticket); empty for a
     /// plain cancellation, where the money taken is kept.
     pub refunds: Vec<Refund>,
+    /// The coupon whose use the order gives back (it no longer has valid tickets).
+    pub coupon_release: Option<CouponId>,
+    pub change: Change,
+}
+
+/// An expired pay-later order paid after its deadline: its tickets become valid again and
+/// take their units back (they are `SoldOut` if the units went to someone else), the coupon
+/// use is taken again, and the order is paid, all in one transaction.
+#[derive(Debug, Clone)]
+pub struct Reinstatement {
+    /// The order as it will be afterwards (paid, with its payment).
+    pub order: Order,
+    pub expected_version: i64,
+    /// The tickets as they will be afterwards (valid); each must be cancelled now.
+    pub tickets: Vec<Ticket>,
+    /// Units per quota the tickets take again, sorted by quota id.
+    pub demand: Vec<(QuotaId, u32)>,
     pub change: Change,
 }
 
@@ -119,8 +143,8 @@ pub struct SalesBucket {
 /// Money of one event, per ticket type, channel, payment method and currency.
 ///
 /// `gross` is what tickets sold for in orders whose money was taken (status paid, cancelled
-/// or refunded; pending and expired orders took none), whether or not the ticket is still
-/// valid. `refunded` is the sum of refunds of those tickets (by the ticket's type; a refund
+/// or refunded, with a payment time; pending and expired orders, and pay-later orders
+/// cancelled before they were paid, took none), whether or not the ticket is still valid. `refunded` is the sum of refunds of those tickets (by the ticket's type; a refund
 /// against a whole order has no type and is reported with `ticket_type_id: None`). Every
 /// refund of the event counts, whatever its order's status: it is money paid out.
 /// Net is gross − refunded.
@@ -159,8 +183,9 @@ pub struct ShiftQuery {
 }
 
 /// One line of an end-of-shift report: per user, device, payment method and currency.
-/// Sales are orders the user made in the window (money taken, as in [`RevenueRow`]); refunds
-/// are refunds the user paid out in the window, by refund method.
+/// Sales are orders whose money the user took in the window (by when and where it was paid,
+/// which for a pay-later order is when it was paid, not when it was made; status as in
+/// [`RevenueRow`]); refunds are refunds the user paid out in the window, by refund method.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ShiftRow {
     pub user_id: UserId,
@@ -567,6 +592,87 @@ pub trait Store: Send + Sync + 'static {
     /// latest sale, then the demand is taken: the batch goes in exactly when all of it fits
     /// after those units came back.
     async fn import_sales(&self, sales: &[NewSale]) -> StoreResult<()>;
+
+    // ---- coupons
+    /// Fails with `Conflict { constraint: "coupons_event_id_code_key" }` when the event has a
+    /// coupon with that code.
+    async fn create_coupon(&self, coupon: &Coupon, change: &Change) -> StoreResult<()>;
+    /// Changes everything but `used`, which only sales and cancellations move. Fails with
+    /// `Conflict { constraint: "coupon_max_uses_below_used" }` when the new maximum is below
+    /// the uses taken right now.
+    async fn update_coupon(
+        &self,
+        coupon: &Coupon,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()>;
+    async fn get_coupon(&self, id: CouponId) -> StoreResult<Coupon>;
+    /// The event's coupon with this (upper-case) code.
+    async fn coupon_by_code(&self, event_id: EventId, code: &str) -> StoreResult<Option<Coupon>>;
+    /// By code.
+    async fn list_coupons(&self, event_id: EventId) -> StoreResult<Vec<Coupon>>;
+
+    // ---- payments
+    /// Pending orders whose payment is due at or before `now`, earliest due first.
+    async fn overdue_orders(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OrderId>>;
+    /// Write a pending order's payment: status, method and payment fields (version checked).
+    async fn record_payment(
+        &self,
+        order: &Order,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()>;
+    async fn reinstate_order(&self, reinstatement: &Reinstatement) -> StoreResult<()>;
+
+    // ---- the waiting list
+    async fn add_waitlist(&self, entry: &WaitlistEntry, change: &Change) -> StoreResult<()>;
+    async fn get_waitlist_entry(&self, id: WaitlistId) -> StoreResult<WaitlistEntry>;
+    /// Every entry of the event, in queue order (by arrival).
+    async fn list_waitlist(&self, event_id: EventId) -> StoreResult<Vec<WaitlistEntry>>;
+    /// Hold units for an entry and mark it offered (`entry` as it will be), in one
+    /// transaction; `SoldOut` writes nothing. `mail` (the offer) is queued with it.
+    async fn offer_waitlist(
+        &self,
+        entry: &WaitlistEntry,
+        expected_version: i64,
+        hold: &Hold,
+        demand: &[(QuotaId, u32)],
+        mail: Option<&MailMessage>,
+        change: &Change,
+    ) -> StoreResult<()>;
+    /// Change an entry's status (expired, withdrawn). Its hold, if still active, is released
+    /// in the same transaction.
+    async fn update_waitlist(
+        &self,
+        entry: &WaitlistEntry,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()>;
+
+    // ---- cashier shifts
+    /// Fails with `Conflict { constraint: "shifts_one_open" }` when the user has an open shift.
+    async fn open_shift(&self, shift: &Shift, change: &Change) -> StoreResult<()>;
+    /// Write the closing figures (version checked).
+    async fn close_shift(
+        &self,
+        shift: &Shift,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()>;
+    async fn open_shift_of(&self, user_id: UserId) -> StoreResult<Option<Shift>>;
+    /// Newest first, of one user or everyone.
+    async fn list_shifts(&self, user_id: Option<UserId>, limit: u32) -> StoreResult<Vec<Shift>>;
+
+    // ---- outgoing mail
+    async fn enqueue_mail(&self, message: &MailMessage, change: &Change) -> StoreResult<()>;
+    /// Queued messages due at `now`, earliest first.
+    async fn due_mail(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<MailMessage>>;
+    /// Write a message's new state if its version is still `expected_version` (its version
+    /// becomes `message.meta.version`); false when another sender changed it first.
+    async fn update_mail(&self, message: &MailMessage, expected_version: i64) -> StoreResult<bool>;
+    /// An order's messages, oldest first.
+    async fn mail_of_order(&self, order_id: OrderId) -> StoreResult<Vec<MailMessage>>;
+    async fn get_mail(&self, id: MailId) -> StoreResult<MailMessage>;
 
     // ---- audit and sync
     async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;

@@ -9,8 +9,10 @@
 //! Each write sends as few statements as it can: rows go in with one `insert … select from
 //! unnest(…)` per table, and the statement that locks quotas comes last, so the hot rows stay
 //! locked only for it and the commit. The common sale (no hold to consume, no overdue hold to
-//! sweep) is a single autocommitted statement that does all of that (`postgres/sale.rs`).
+//! sweep, no coupon, waiting-list offer or mail) is a single autocommitted statement that does
+//! all of that (`postgres/sale.rs`).
 
+mod commerce;
 mod door;
 mod report;
 mod rows;
@@ -33,17 +35,19 @@ use uuid::Uuid;
 
 use admit_core::audit::{AuditEntry, Change, OutboxEntry};
 use admit_core::checkin::CheckinList;
+use admit_core::commerce::{Coupon, MailMessage, Shift, WaitlistEntry};
 use admit_core::model::*;
 use admit_core::secret::KeyId;
 use admit_core::*;
 
 use crate::{
     AttendeeRow, Backend, Block, Cancellation, Credentials, Decide, DoorBucket, EventKey,
-    ExportCounts, IssuedSecret, NewSale, OrderQuery, Refund, RevenueRow, Revocation, SalesBucket,
-    ScanAttempt, ScanOutcome, ScanRecord, ShiftQuery, ShiftRow, Store, StoreError, StoreResult,
+    ExportCounts, IssuedSecret, NewSale, OrderQuery, Refund, Reinstatement, RevenueRow, Revocation,
+    SalesBucket, ScanAttempt, ScanOutcome, ScanRecord, ShiftQuery, ShiftRow, Store, StoreError,
+    StoreResult,
 };
 use rows::int4;
-use sale::{quick_sale, QuickSale};
+use sale::{quick_path_applies, quick_sale, QuickSale};
 use stock::{move_stock, StockMove, Sweep};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -908,19 +912,40 @@ impl Store for PgStore {
             sale.demand.iter().map(|d| d.0),
             move || async move {
                 // The common sale: one autocommitted statement (`postgres/sale.rs`).
-                if sale.hold.is_none() {
+                if quick_path_applies(sale) {
                     let mut conn = self.pool.acquire().await?;
                     match quick_sale(&mut conn, sale, sale.order.meta.created_at).await? {
                         QuickSale::Sold => return Ok(()),
                         QuickSale::Declined => {}
                     }
                 }
-                // A hold to consume, overdue holds to sweep, or a quota short: the general path.
+                // A hold to consume, a coupon, a waiting-list offer or a mail, overdue holds to
+                // sweep, or a quota short: the general path.
                 let mut tx = self.begin().await?;
                 // Rows first, stock last: a sale that finds the stock gone rolls back a few
                 // inserts, and the quota rows stay locked only for one statement and the commit.
                 insert_sale(&mut tx, sale).await?;
+                if let Some(mail) = &sale.mail {
+                    commerce::insert_mail(&mut tx, mail).await?;
+                }
                 record_change(&mut tx, &sale.change).await?;
+                // Then the rows other writers lock too, in the order every writer locks them:
+                // the waiting-list entry, the coupon, then (in `move_stock`) holds and quotas
+                // by id. The entry goes before the hold its offer keeps, as when an offer is
+                // expired or withdrawn (`update_waitlist`); the coupon row, the hottest of
+                // them after the quotas, stays locked for the stock move and the commit only.
+                if let Some(entry) = sale.waitlist_entry {
+                    commerce::take_up_offer(
+                        &mut tx,
+                        entry,
+                        sale.order.id,
+                        sale.order.meta.created_at,
+                    )
+                    .await?;
+                }
+                if let Some(coupon) = sale.order.coupon_id {
+                    commerce::take_coupon_use(&mut tx, coupon).await?;
+                }
                 let taken = StockMove {
                     sweep: Sweep::Event(sale.order.event_id),
                     now: sale.order.meta.created_at,
@@ -962,22 +987,27 @@ impl Store for PgStore {
                     return Err(stale_or_missing(&mut tx, "orders", "order", o.id.0).await);
                 }
                 let t = &x.tickets;
-                let cancelled = sqlx::query(
-                    "update tickets t
-                 set status = n.status, updated_at = n.updated_at, version = n.version
-                 from unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::int8[])
-                     as n (id, status, updated_at, version)
-                 where t.id = n.id and t.order_id = $1 and t.status = 'valid'",
-                )
-                .bind(o.id.0)
-                .bind(t.iter().map(|t| t.id.0).collect::<Vec<_>>())
-                .bind(t.iter().map(|t| t.status.as_str()).collect::<Vec<_>>())
-                .bind(t.iter().map(|t| t.meta.updated_at).collect::<Vec<_>>())
-                .bind(t.iter().map(|t| t.meta.version).collect::<Vec<_>>())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                // Fewer rows than tickets: one is cancelled already, or not of this order.
+                let cancelled = if t.is_empty() {
+                    0
+                } else {
+                    sqlx::query(
+                        "update tickets t
+                         set status = n.status, updated_at = n.updated_at, version = n.version
+                         from unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::int8[])
+                             as n (id, status, updated_at, version)
+                         where t.id = n.id and t.order_id = $1 and t.status = 'valid'",
+                    )
+                    .bind(o.id.0)
+                    .bind(t.iter().map(|t| t.id.0).collect::<Vec<_>>())
+                    .bind(t.iter().map(|t| t.status.as_str()).collect::<Vec<_>>())
+                    .bind(t.iter().map(|t| t.meta.updated_at).collect::<Vec<_>>())
+                    .bind(t.iter().map(|t| t.meta.version).collect::<Vec<_>>())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                };
+                // Fewer rows than tickets: one is cancelled already, or not of this order. A
+                // partial refund cancels no ticket: no rows, none expected.
                 if cancelled != t.len() as u64 {
                     return Err(StoreError::Conflict {
                         constraint: "ticket_not_valid".into(),
@@ -987,6 +1017,10 @@ impl Store for PgStore {
                 door::insert_revocations(&mut tx, &x.revoke).await?;
                 report::insert_refunds(&mut tx, &x.refunds).await?;
                 record_change(&mut tx, &x.change).await?;
+                // The coupon before the quotas, as a sale locks them.
+                if let Some(coupon) = x.coupon_release {
+                    commerce::give_back_coupon_use(&mut tx, coupon).await?;
+                }
                 stock::give_back(&mut tx, &x.release).await?;
                 tx.commit().await?;
                 Ok(())
@@ -1254,6 +1288,129 @@ impl Store for PgStore {
             Ok(())
         })
         .await
+    }
+
+    // ---- coupons, payments, the waiting list, shifts and mail (postgres/commerce.rs)
+
+    async fn create_coupon(&self, coupon: &Coupon, change: &Change) -> StoreResult<()> {
+        self.commerce_create_coupon(coupon, change).await
+    }
+
+    async fn update_coupon(
+        &self,
+        coupon: &Coupon,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.commerce_update_coupon(coupon, expected_version, change)
+            .await
+    }
+
+    async fn get_coupon(&self, id: CouponId) -> StoreResult<Coupon> {
+        self.commerce_get_coupon(id).await
+    }
+
+    async fn coupon_by_code(&self, event_id: EventId, code: &str) -> StoreResult<Option<Coupon>> {
+        self.commerce_coupon_by_code(event_id, code).await
+    }
+
+    async fn list_coupons(&self, event_id: EventId) -> StoreResult<Vec<Coupon>> {
+        self.commerce_list_coupons(event_id).await
+    }
+
+    async fn overdue_orders(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OrderId>> {
+        self.commerce_overdue_orders(now, limit).await
+    }
+
+    async fn record_payment(
+        &self,
+        order: &Order,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.commerce_record_payment(order, expected_version, change)
+            .await
+    }
+
+    async fn reinstate_order(&self, reinstatement: &Reinstatement) -> StoreResult<()> {
+        self.commerce_reinstate_order(reinstatement).await
+    }
+
+    async fn add_waitlist(&self, entry: &WaitlistEntry, change: &Change) -> StoreResult<()> {
+        self.commerce_add_waitlist(entry, change).await
+    }
+
+    async fn get_waitlist_entry(&self, id: WaitlistId) -> StoreResult<WaitlistEntry> {
+        self.commerce_get_waitlist_entry(id).await
+    }
+
+    async fn list_waitlist(&self, event_id: EventId) -> StoreResult<Vec<WaitlistEntry>> {
+        self.commerce_list_waitlist(event_id).await
+    }
+
+    async fn offer_waitlist(
+        &self,
+        entry: &WaitlistEntry,
+        expected_version: i64,
+        hold: &Hold,
+        demand: &[(QuotaId, u32)],
+        mail: Option<&MailMessage>,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.commerce_offer_waitlist(entry, expected_version, hold, demand, mail, change)
+            .await
+    }
+
+    async fn update_waitlist(
+        &self,
+        entry: &WaitlistEntry,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.commerce_update_waitlist(entry, expected_version, change)
+            .await
+    }
+
+    async fn open_shift(&self, shift: &Shift, change: &Change) -> StoreResult<()> {
+        self.commerce_open_shift(shift, change).await
+    }
+
+    async fn close_shift(
+        &self,
+        shift: &Shift,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.commerce_close_shift(shift, expected_version, change)
+            .await
+    }
+
+    async fn open_shift_of(&self, user_id: UserId) -> StoreResult<Option<Shift>> {
+        self.commerce_open_shift_of(user_id).await
+    }
+
+    async fn list_shifts(&self, user_id: Option<UserId>, limit: u32) -> StoreResult<Vec<Shift>> {
+        self.commerce_list_shifts(user_id, limit).await
+    }
+
+    async fn enqueue_mail(&self, message: &MailMessage, change: &Change) -> StoreResult<()> {
+        self.commerce_enqueue_mail(message, change).await
+    }
+
+    async fn due_mail(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<MailMessage>> {
+        self.commerce_due_mail(now, limit).await
+    }
+
+    async fn update_mail(&self, message: &MailMessage, expected_version: i64) -> StoreResult<bool> {
+        self.commerce_update_mail(message, expected_version).await
+    }
+
+    async fn mail_of_order(&self, order_id: OrderId) -> StoreResult<Vec<MailMessage>> {
+        self.commerce_mail_of_order(order_id).await
+    }
+
+    async fn get_mail(&self, id: MailId) -> StoreResult<MailMessage> {
+        self.commerce_get_mail(id).await
     }
 
     // ---- audit and sync

@@ -35,14 +35,17 @@ use admit_core::time::TimeZone;
 use admit_core::*;
 
 use admit_core::checkin::CheckinList;
+use admit_core::commerce::{Coupon, MailMessage, Shift, WaitlistEntry};
 use admit_core::secret::KeyId;
 
 use crate::{
     AttendeeRow, Backend, Block, Cancellation, Credentials, Decide, DoorBucket, EventKey,
-    ExportCounts, IssuedSecret, NewSale, OrderQuery, Refund, RevenueRow, Revocation, SalesBucket,
-    ScanAttempt, ScanOutcome, ScanRecord, ShiftQuery, ShiftRow, Store, StoreError, StoreResult,
+    ExportCounts, IssuedSecret, NewSale, OrderQuery, Refund, Reinstatement, RevenueRow, Revocation,
+    SalesBucket, ScanAttempt, ScanOutcome, ScanRecord, ShiftQuery, ShiftRow, Store, StoreError,
+    StoreResult,
 };
 
+mod commerce;
 mod door;
 mod report;
 
@@ -408,6 +411,16 @@ fn order_from(row: &SqliteRow) -> StoreResult<Order> {
         total: money(row, "total_minor")?,
         created_by: UserId(row.try_get("created_by")?),
         device_id: row.try_get::<Option<Uuid>, _>("device_id")?.map(DeviceId),
+        coupon_id: row.try_get::<Option<Uuid>, _>("coupon_id")?.map(CouponId),
+        discount_minor: row.try_get("discount_minor")?,
+        payment: Payment {
+            due: opt_from_us(row.try_get("payment_due")?)?,
+            paid_at: opt_from_us(row.try_get("paid_at")?)?,
+            paid_by: row.try_get::<Option<Uuid>, _>("paid_by")?.map(UserId),
+            paid_device: row.try_get::<Option<Uuid>, _>("paid_device")?.map(DeviceId),
+            tendered_minor: row.try_get("tendered_minor")?,
+            note: row.try_get("payment_note")?,
+        },
         meta: meta(row)?,
     })
 }
@@ -1205,6 +1218,9 @@ impl Store for SqliteStore {
             give_back(c, &x.release)?;
             door::insert_revocations(c, &x.revoke)?;
             report::insert_refunds(c, &x.refunds)?;
+            if let Some(coupon) = x.coupon_release {
+                commerce::give_coupon_use_back(c, coupon)?;
+            }
             write_change(c, &x.change)
         })
         .await
@@ -1514,6 +1530,107 @@ impl Store for SqliteStore {
         report::export_scans(&self.read, event_id, after, limit).await
     }
 
+    // ---- commerce (sqlite/commerce.rs)
+
+    async fn create_coupon(&self, coupon: &Coupon, change: &Change) -> StoreResult<()> {
+        self.create_coupon_impl(coupon, change).await
+    }
+    async fn update_coupon(
+        &self,
+        coupon: &Coupon,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.update_coupon_impl(coupon, expected_version, change)
+            .await
+    }
+    async fn get_coupon(&self, id: CouponId) -> StoreResult<Coupon> {
+        self.get_coupon_impl(id).await
+    }
+    async fn coupon_by_code(&self, event_id: EventId, code: &str) -> StoreResult<Option<Coupon>> {
+        self.coupon_by_code_impl(event_id, code).await
+    }
+    async fn list_coupons(&self, event_id: EventId) -> StoreResult<Vec<Coupon>> {
+        self.list_coupons_impl(event_id).await
+    }
+    async fn overdue_orders(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OrderId>> {
+        self.overdue_orders_impl(now, limit).await
+    }
+    async fn record_payment(
+        &self,
+        order: &Order,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.record_payment_impl(order, expected_version, change)
+            .await
+    }
+    async fn reinstate_order(&self, reinstatement: &Reinstatement) -> StoreResult<()> {
+        self.reinstate_order_impl(reinstatement).await
+    }
+    async fn add_waitlist(&self, entry: &WaitlistEntry, change: &Change) -> StoreResult<()> {
+        self.add_waitlist_impl(entry, change).await
+    }
+    async fn get_waitlist_entry(&self, id: WaitlistId) -> StoreResult<WaitlistEntry> {
+        self.get_waitlist_entry_impl(id).await
+    }
+    async fn list_waitlist(&self, event_id: EventId) -> StoreResult<Vec<WaitlistEntry>> {
+        self.list_waitlist_impl(event_id).await
+    }
+    async fn offer_waitlist(
+        &self,
+        entry: &WaitlistEntry,
+        expected_version: i64,
+        hold: &Hold,
+        demand: &[(QuotaId, u32)],
+        mail: Option<&MailMessage>,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.offer_waitlist_impl(entry, expected_version, hold, demand, mail, change)
+            .await
+    }
+    async fn update_waitlist(
+        &self,
+        entry: &WaitlistEntry,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.update_waitlist_impl(entry, expected_version, change)
+            .await
+    }
+    async fn open_shift(&self, shift: &Shift, change: &Change) -> StoreResult<()> {
+        self.open_shift_impl(shift, change).await
+    }
+    async fn close_shift(
+        &self,
+        shift: &Shift,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.close_shift_impl(shift, expected_version, change).await
+    }
+    async fn open_shift_of(&self, user_id: UserId) -> StoreResult<Option<Shift>> {
+        self.open_shift_of_impl(user_id).await
+    }
+    async fn list_shifts(&self, user_id: Option<UserId>, limit: u32) -> StoreResult<Vec<Shift>> {
+        self.list_shifts_impl(user_id, limit).await
+    }
+    async fn enqueue_mail(&self, message: &MailMessage, change: &Change) -> StoreResult<()> {
+        self.enqueue_mail_impl(message, change).await
+    }
+    async fn due_mail(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<MailMessage>> {
+        self.due_mail_impl(now, limit).await
+    }
+    async fn update_mail(&self, message: &MailMessage, expected_version: i64) -> StoreResult<bool> {
+        self.update_mail_impl(message, expected_version).await
+    }
+    async fn mail_of_order(&self, order_id: OrderId) -> StoreResult<Vec<MailMessage>> {
+        self.mail_of_order_impl(order_id).await
+    }
+    async fn get_mail(&self, id: MailId) -> StoreResult<MailMessage> {
+        self.get_mail_impl(id).await
+    }
+
     async fn import_sales(&self, sales: &[NewSale]) -> StoreResult<()> {
         if sales.is_empty() {
             return Ok(());
@@ -1671,8 +1788,11 @@ fn sell_tx(c: &Connection, sale: &NewSale) -> StoreResult<()> {
     c.prepare_cached(
         "insert into orders (id, code, event_id, buyer_name, buyer_email, channel, payment_method,
                              status, total_minor, currency, created_by, device_id,
-                             created_at, updated_at, version)
-         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                             created_at, updated_at, version, coupon_id, discount_minor,
+                             payment_due, paid_at, paid_by, paid_device, tendered_minor,
+                             payment_note)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20, ?21, ?22, ?23)",
     )?
     .execute(params![
         o.id.0,
@@ -1690,6 +1810,14 @@ fn sell_tx(c: &Connection, sale: &NewSale) -> StoreResult<()> {
         us(o.meta.created_at),
         us(o.meta.updated_at),
         o.meta.version,
+        o.coupon_id.map(|c| c.0),
+        o.discount_minor,
+        o.payment.due.map(us),
+        o.payment.paid_at.map(us),
+        o.payment.paid_by.map(|u| u.0),
+        o.payment.paid_device.map(|d| d.0),
+        o.payment.tendered_minor,
+        o.payment.note,
     ])
     .map_err(|e| match StoreError::from(e) {
         StoreError::Conflict { constraint } if constraint.contains("code") => {
@@ -1723,6 +1851,15 @@ fn sell_tx(c: &Connection, sale: &NewSale) -> StoreResult<()> {
         c.prepare_cached("insert into ticket_quotas (ticket_id, quota_id) values (?1, ?2)")?;
     for (t, q) in &sale.ticket_quotas {
         st.execute(params![t.0, q.0])?;
+    }
+    if let Some(coupon) = o.coupon_id {
+        commerce::take_coupon_use(c, coupon)?;
+    }
+    if let Some(entry) = sale.waitlist_entry {
+        commerce::waitlist_sold(c, entry, o.id, now)?;
+    }
+    if let Some(mail) = &sale.mail {
+        commerce::insert_mail(c, mail)?;
     }
     write_change(c, &sale.change)
 }

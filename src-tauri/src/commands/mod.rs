@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod catalogue;
+pub mod commerce;
 pub mod door;
 pub mod figures;
 pub mod reports;

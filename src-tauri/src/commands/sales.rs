@@ -6,7 +6,7 @@ use chrono::Utc;
 use tauri::State;
 
 use admit_api::{Admit, CancelInput, HoldInput, SaleInput, Session};
-use admit_core::model::{Hold, Order, OrderWithTickets, TicketStatus};
+use admit_core::model::{Hold, Order, OrderStatus, OrderWithTickets, TicketStatus};
 
 use crate::state::{api, fail, CmdResult, Desktop};
 use crate::views::{OrderView, SoldOrder, TicketCard};
@@ -26,12 +26,25 @@ pub async fn release_hold(desktop: State<'_, Desktop>, hold_id: String) -> CmdRe
         .map_err(api)
 }
 
-/// Sell, then hand back the tickets ready to show and print.
+/// Sell, then hand back the tickets ready to show and print (none yet for a pay-later order).
 #[tauri::command]
 pub async fn sell(desktop: State<'_, Desktop>, input: SaleInput) -> CmdResult<SoldOrder> {
     let (admit, s) = desktop.staff()?;
     let order = admit.sell(&s, &input, Utc::now()).await.map_err(api)?;
-    let cards = cards(&admit, &s, &order).await?;
+    sold(&admit, &s, order).await
+}
+
+/// An order with its printable tickets; an unpaid order's tickets have no QR code yet.
+pub(crate) async fn sold(
+    admit: &Admit,
+    s: &Session,
+    order: OrderWithTickets,
+) -> CmdResult<SoldOrder> {
+    let cards = if order.order.status == OrderStatus::Pending {
+        Vec::new()
+    } else {
+        cards(admit, s, &order).await?
+    };
     Ok(SoldOrder { order, cards })
 }
 
@@ -113,16 +126,20 @@ pub async fn search_orders(
 pub async fn get_order(desktop: State<'_, Desktop>, order_id: String) -> CmdResult<OrderView> {
     let (admit, s) = desktop.staff()?;
     let order = admit.get_order(&s, &order_id).await.map_err(api)?;
-    let types = admit
-        .list_ticket_types(&s, &order.order.event_id.to_string())
-        .await
-        .map_err(api)?;
+    let event_id = order.order.event_id.to_string();
+    let event = admit.get_event(&s, &event_id).await.map_err(api)?;
+    let types = admit.list_ticket_types(&s, &event_id).await.map_err(api)?;
     let type_names: BTreeMap<String, String> = types
         .into_iter()
         .filter(|t| order.tickets.iter().any(|x| x.ticket_type_id == t.id))
         .map(|t| (t.id.to_string(), t.name.as_str().to_string()))
         .collect();
-    Ok(OrderView { order, type_names })
+    Ok(OrderView {
+        order,
+        type_names,
+        event_name: event.name.as_str().to_string(),
+        time_zone: event.time_zone,
+    })
 }
 
 #[tauri::command]

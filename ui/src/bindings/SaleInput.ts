@@ -13,4 +13,34 @@ payment_method: string,
 /**
  * The hold that kept these units while the sale was open.
  */
-hold_id: string | null, };
+hold_id: string | null, 
+/**
+ * A coupon of the event; the price it gives is computed here.
+ */
+coupon_code: string | null, 
+/**
+ * Cash: the amount handed over, e.g. "50.00"; at least the total. Change is the
+ * difference.
+ */
+tendered: string | null, 
+/**
+ * Card: the cashier confirms that the card terminal approved the payment.
+ */
+card_confirmed: boolean, 
+/**
+ * Card: the terminal's reference (optional). Comp: why the tickets are free (required).
+ */
+payment_note: string | null, 
+/**
+ * Reserve now, pay by `payment_due` (RFC 3339): the order stays pending, its tickets get
+ * no QR code until paid, and its units go back if it is not paid in time.
+ */
+pay_later: boolean, payment_due: string | null, 
+/**
+ * The waiting-list offer this sale takes up (its held units are used).
+ */
+waitlist_entry_id: string | null, 
+/**
+ * Queue an e-mail confirmation with the tickets to the buyer's address.
+ */
+send_confirmation: boolean, };

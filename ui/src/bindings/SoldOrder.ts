@@ -2,4 +2,8 @@
 import type { OrderWithTickets } from "./OrderWithTickets";
 import type { TicketCard } from "./TicketCard";
 
+/**
+ * An order with its tickets ready to print. A pay-later order that is not paid yet has no
+ * cards: its tickets get their QR codes once it is paid.
+ */
 export type SoldOrder = { order: OrderWithTickets, cards: Array<TicketCard>, };

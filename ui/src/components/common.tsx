@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 
-import { describe, toAppError, type AppError } from "../lib/errors";
+import { describe, describeAtField, isAbout, toAppError, type AppError } from "../lib/errors";
 
 /** The one place a screen shows what went wrong and what to do. */
 export function ErrorBox({ error, onDismiss }: { error: AppError | null; onDismiss?: () => void }) {
@@ -142,4 +142,14 @@ export function useInterval(fn: () => void, ms: number | null) {
     }, ms);
     return () => window.clearInterval(id);
   }, [ms]);
+}
+
+/** The error about one field, shown right under it (nothing when the error is elsewhere). */
+export function FieldError({ error, field, id }: { error: AppError | null; field: string; id?: string }) {
+  if (!error || !isAbout(error, field)) return null;
+  return (
+    <span className="field-error" role="alert" id={id} data-testid={`field-error-${field}`} data-field={field}>
+      {describeAtField(error)}
+    </span>
+  );
 }

@@ -1,5 +1,5 @@
 import { describe as group, expect, it } from "vitest";
-import { describe, hintFor, localError, toAppError } from "./errors";
+import { describe, describeAtField, hintFor, isAbout, localError, toAppError, unplaced } from "./errors";
 
 group("errors", () => {
   it("keeps the app's {code, message, field} and fills a missing field", () => {
@@ -23,5 +23,27 @@ group("errors", () => {
     expect(describe(localError("Enter a username."))).toBe("Enter a username.");
     expect(hintFor({ code: "forbidden", message: "", field: null })).toMatch(/manager or owner/);
     expect(hintFor({ code: "something_new", message: "", field: null })).toBe("");
+  });
+});
+
+group("field errors", () => {
+  it("places an error next to its field and nowhere else", () => {
+    const e = { code: "invalid_input", message: "coupon_code: is not a coupon", field: "coupon_code" };
+    expect(isAbout(e, "coupon_code")).toBe(true);
+    expect(isAbout({ ...e, field: "ticket_ids[1]" }, "ticket_ids")).toBe(true);
+    expect(isAbout(e, "coupon")).toBe(false);
+    expect(isAbout(null, "coupon_code")).toBe(false);
+    expect(unplaced(e, ["coupon_code", "tendered"])).toBeNull();
+    expect(unplaced(e, ["tendered"])).toBe(e);
+    expect(unplaced({ ...e, field: null }, ["coupon_code"])).toMatchObject({ field: null });
+  });
+});
+
+group("messages next to a field", () => {
+  it("leave out the field's name, which the place already says", () => {
+    expect(describeAtField({ code: "invalid_input", message: "from_address: is not an e-mail address", field: "from_address" })).toBe(
+      "Is not an e-mail address. Correct the value and try again.",
+    );
+    expect(describeAtField(localError("Enter the amount.", "amount"))).toBe("Enter the amount.");
   });
 });

@@ -51,3 +51,24 @@ export function describe(e: unknown): string {
 export function localError(message: string, field: string | null = null): AppError {
   return { code: "check_input", message, field };
 }
+
+/** Whether `error` is about `field` (or one of its items, e.g. "ticket_ids[0]"). */
+export function isAbout(error: AppError | null, field: string): boolean {
+  const f = error?.field;
+  return !!f && (f === field || f.startsWith(field + "[") || f.startsWith(field + "."));
+}
+
+/** `error` unless it belongs next to one of `shownFields`: what is left for the general box. */
+export function unplaced(error: AppError | null, shownFields: readonly string[]): AppError | null {
+  return error && shownFields.some((f) => isAbout(error, f)) ? null : error;
+}
+
+/**
+ * The error as said next to its own field: the app's messages start with the field's name
+ * ("from_address: is not an e-mail address"), which the position already says.
+ */
+export function describeAtField(e: AppError): string {
+  const f = e.field;
+  const msg = f && e.message.startsWith(f + ": ") ? e.message.slice(f.length + 2) : e.message;
+  return describe({ ...e, message: msg });
+}

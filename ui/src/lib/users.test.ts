@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { User } from "../bindings/User";
-import { canManageUsers, canViewUsers, checkPassword, newUserInput, sortUsers, userUpdate } from "./users";
+import { canConfigureMail, canManageUsers, canViewUsers, checkPassword, newUserInput, sortUsers, userUpdate } from "./users";
 
 const meta = (version: number) => ({ created_at: "2026-05-01T10:00:00Z", updated_at: "2026-05-01T10:00:00Z", version });
 const user = (over: Partial<User>): User => ({ id: "u", username: "x", display_name: "X", role: "door", active: true, meta: meta(1), ...over });
@@ -13,6 +13,13 @@ describe("users", () => {
     expect(canViewUsers("manager")).toBe(true);
     expect(canViewUsers("box_office")).toBe(false);
     expect(canViewUsers("door")).toBe(false);
+  });
+
+  it("lets owners and managers set up outgoing mail, as the app's roles do", () => {
+    expect(canConfigureMail("owner")).toBe(true);
+    expect(canConfigureMail("manager")).toBe(true);
+    expect(canConfigureMail("box_office")).toBe(false);
+    expect(canConfigureMail("door")).toBe(false);
   });
 
   it("checks the password length in characters, then that both match", () => {

@@ -25,6 +25,11 @@ export function canViewUsers(role: Role): boolean {
   return role === "owner" || role === "manager";
 }
 
+/** The outgoing mail server: owners and managers (the app's ConfigureMail). */
+export function canConfigureMail(role: Role): boolean {
+  return role === "owner" || role === "manager";
+}
+
 export const MIN_PASSWORD = 8;
 
 /** The same limits the app applies, worded as what to do. */

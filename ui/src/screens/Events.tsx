@@ -8,6 +8,7 @@ import type { EventDetail } from "../bindings/EventDetail";
 import type { Quota } from "../bindings/Quota";
 import type { TicketType } from "../bindings/TicketType";
 import { Confirm, ErrorBox, Field, Spinner, StatusBadge, useAction } from "../components/common";
+import { Coupons } from "./Coupons";
 import { describe, localError, toAppError, type AppError } from "../lib/errors";
 import { currencyExponent, CURRENCIES, formatMoney, MoneyError, parseAmount, toDecimal } from "../lib/money";
 import { allTimeZones, formatInstant, localToRfc3339, machineTimeZone, rfc3339ToLocal, TimeError } from "../lib/time";
@@ -308,6 +309,7 @@ function EventDetailView({ eventId, onChanged }: { eventId: string; onChanged: (
       <TicketTypes detail={detail} onChanged={() => void load()} />
       <Quotas detail={detail} types={types} onChanged={() => void load()} />
       <Lists lists={detail.lists} eventId={ev.id} timeZone={ev.time_zone} types={types} onChanged={() => void load()} />
+      <Coupons event={ev} types={types} />
     </div>
   );
 }

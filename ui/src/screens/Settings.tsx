@@ -6,7 +6,8 @@ import { ErrorBox, Field, Spinner, useAction } from "../components/common";
 import { useApp } from "../context";
 import { localError } from "../lib/errors";
 import { applyTheme, type ThemeChoice } from "../lib/theme";
-import { canViewUsers } from "../lib/users";
+import { canConfigureMail, canViewUsers } from "../lib/users";
+import { MailSection } from "./MailSettings";
 import { UsersSection } from "./Users";
 
 export function SettingsScreen() {
@@ -167,6 +168,7 @@ export function SettingsScreen() {
           <ErrorBox error={kiosk.error} />
         </div>
       </div>
+      {canConfigureMail(session.role) && <MailSection />}
       {canViewUsers(session.role) && <UsersSection />}
     </section>
   );

@@ -22,6 +22,8 @@ const mocks = vi.hoisted(() => ({
   checkinCounts: vi.fn(),
   searchOrders: vi.fn(),
   availability: vi.fn(),
+  currentShift: vi.fn(async () => null),
+  listWaitlist: vi.fn(async () => []),
 }));
 vi.mock("../api", () => ({ api: mocks }));
 

@@ -4,6 +4,8 @@ import { createElement } from "react";
 
 import type { EventInput } from "../bindings/EventInput";
 import type { CheckinListInput } from "../bindings/CheckinListInput";
+import type { Coupon } from "../bindings/Coupon";
+import type { CouponInput } from "../bindings/CouponInput";
 import type { Quota } from "../bindings/Quota";
 import type { QuotaInput } from "../bindings/QuotaInput";
 import type { TicketTypeInput } from "../bindings/TicketTypeInput";
@@ -21,6 +23,9 @@ const mocks = vi.hoisted(() => ({
   updateQuota: vi.fn(),
   updateCheckinList: vi.fn(),
   publishEvent: vi.fn(),
+  listCoupons: vi.fn(),
+  createCoupon: vi.fn(),
+  updateCoupon: vi.fn(),
 }));
 vi.mock("../api", () => ({ api: mocks }));
 
@@ -36,6 +41,7 @@ beforeEach(() => {
   mocks.createTicketType.mockResolvedValue({});
   mocks.createQuota.mockResolvedValue({});
   mocks.publishEvent.mockResolvedValue({ ...event, status: "published" });
+  mocks.listCoupons.mockResolvedValue([]);
 });
 afterEach(() => {
   m?.unmount();
@@ -271,5 +277,59 @@ describe("editing quotas and check-in lists", () => {
     });
     await until(() => byTestId<HTMLInputElement>(document, "list-opens")!.value === "", "form cleared");
     expect(byTestId<HTMLInputElement>(document, "list-max-total")!.value).toBe("");
+  });
+
+  it("adds a coupon to an event, checking the value first, and lists it", async () => {
+    mocks.listEvents.mockResolvedValue([draft]);
+    const created: Coupon = {
+      id: "c1",
+      event_id: "ev1",
+      code: "SPRING10",
+      kind: "percent",
+      value: 1250,
+      currency: "EUR",
+      ticket_type_ids: ["adult"],
+      valid_from: null,
+      valid_until: "2099-05-01T17:30:00Z",
+      min_order_minor: 0,
+      max_uses: 50,
+      used: 3,
+      active: true,
+      meta: { created_at: "", updated_at: "", version: 1 },
+    };
+    mocks.createCoupon.mockImplementation(async (i: CouponInput) => {
+      mocks.listCoupons.mockResolvedValue([created]);
+      return { ...created, code: i.code };
+    });
+    m = await mount(createElement(Events));
+    await until(() => byTestId(document, "event-row") !== null, "event row");
+    await click(byTestId(document, "event-row")!);
+    await until(() => byTestId(document, "coupon-add") !== null, "coupon form");
+    await typeInto(byTestId<HTMLInputElement>(document, "coupon-code")!, "spring10");
+    await typeInto(byTestId<HTMLInputElement>(document, "coupon-value")!, "120");
+    await click(byTestId(document, "coupon-add")!);
+    expect(mocks.createCoupon).not.toHaveBeenCalled();
+    expect(byTestId(document, "field-error-value")!.textContent).toMatch(/at most 100/);
+    await typeInto(byTestId<HTMLInputElement>(document, "coupon-value")!, "12.5");
+    await click(allByTestId(document, "coupon-type")[0]!);
+    await typeInto(byTestId<HTMLInputElement>(document, "coupon-until")!, "2099-05-01T19:30");
+    await typeInto(byTestId<HTMLInputElement>(document, "coupon-max")!, "50");
+    await click(byTestId(document, "coupon-add")!);
+    await until(() => mocks.createCoupon.mock.calls.length === 1, "created");
+    expect(mocks.createCoupon.mock.calls[0]![0]).toEqual({
+      event_id: "ev1",
+      code: "SPRING10",
+      kind: "percent",
+      value: "12.5",
+      ticket_type_ids: ["adult"],
+      valid_from: null,
+      valid_until: "2099-05-01T19:30:00+02:00",
+      min_order: null,
+      max_uses: 50,
+      active: true,
+    });
+    await until(() => byTestId(document, "coupon-row") !== null, "coupon listed");
+    expect(byTestId(document, "coupon-value-shown")!.textContent).toBe("12.5 % off");
+    expect(byTestId(document, "coupon-uses")!.textContent).toBe("3 / 50");
   });
 });

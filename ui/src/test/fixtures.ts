@@ -1,4 +1,5 @@
 import type { CheckinList } from "../bindings/CheckinList";
+import type { Order } from "../bindings/Order";
 import type { Event } from "../bindings/Event";
 import type { RedeemAnswer } from "../bindings/RedeemAnswer";
 import type { TicketTypeAvailability } from "../bindings/TicketTypeAvailability";
@@ -70,3 +71,22 @@ export function answer(over: Partial<RedeemAnswer>): RedeemAnswer {
     ...over,
   };
 }
+
+export const paidOrder = (over: Partial<Order> = {}): Order => ({
+  id: "o1",
+  code: "K7Q2XM",
+  event_id: "ev1",
+  buyer_name: "Bea Berg",
+  buyer_email: null,
+  channel: "box_office",
+  payment_method: "cash",
+  status: "paid",
+  total: { minor: 2500, currency: "EUR" },
+  created_by: "u1",
+  device_id: null,
+  coupon_id: null,
+  discount_minor: 0,
+  payment: { due: null, paid_at: "2026-05-01T10:00:00Z", paid_by: "u1", paid_device: null, tendered_minor: null, note: null },
+  meta,
+  ...over,
+});

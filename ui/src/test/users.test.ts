@@ -18,6 +18,7 @@ const mocks = vi.hoisted(() => ({
   saveSettings: vi.fn(),
   setKioskPin: vi.fn(),
   enterKiosk: vi.fn(),
+  getMailSettings: vi.fn(),
 }));
 vi.mock("../api", () => ({ api: mocks }));
 
@@ -37,6 +38,7 @@ async function open(role: "owner" | "manager" = "owner") {
 }
 
 beforeEach(() => {
+  mocks.getMailSettings.mockResolvedValue({ smtp: null, worker: {} });
   mocks.doorLists.mockResolvedValue([{ list, event }]);
   mocks.listUsers.mockResolvedValue([bea, cal, ann]);
   mocks.createUser.mockImplementation(async (i: NewUserInput) => ({

@@ -213,6 +213,9 @@ async fn seed(
             total: price,
             created_by: owner.user.id,
             device_id: None,
+            coupon_id: None,
+            discount_minor: 0,
+            payment: admit_core::model::Payment::taken(at, owner.user.id, None),
             meta: Meta::new(at),
         };
         if i % 50 == 7 {
@@ -224,6 +227,8 @@ async fn seed(
             tickets: vec![ticket],
             demand: vec![(capacity.id, 1)],
             hold: None,
+            waitlist_entry: None,
+            mail: None,
             change: Change::default(),
         });
         if batch.len() == 2_000 || i + 1 == orders {

@@ -1104,6 +1104,9 @@ async fn phased_sale(
         total: plan.total,
         created_by: s.user.id,
         device_id: s.device_id,
+        coupon_id: None,
+        discount_minor: 0,
+        payment: admit_core::model::Payment::taken(now, s.user.id, s.device_id),
         meta: Meta::new(now),
     };
     let mut change = Change::new(
@@ -1126,6 +1129,8 @@ async fn phased_sale(
         demand: plan.quota_demand,
         ticket_quotas,
         hold: None,
+        waitlist_entry: None,
+        mail: None,
         change,
     };
     let t4 = Instant::now();

@@ -163,6 +163,7 @@ fn sell_cancel_and_find_orders(db: &Db) {
         "ada@example.org",
         "--payment",
         "card",
+        "--card-approved",
     ]);
     let order = &sold["order"];
     let code = str_of(&order["code"]);
@@ -237,6 +238,8 @@ fn sell_cancel_and_find_orders(db: &Db) {
         "Seated=1",
         "--payment",
         "comp",
+        "--note",
+        "Guest of the house",
         "--buyer-name",
         "Guest Of Honour",
     ]);

@@ -110,6 +110,7 @@ pub(super) async fn revenue(pool: &PgPool, event_id: EventId) -> StoreResult<Vec
                from orders o
                join tickets t on t.order_id = o.id
                where o.event_id = $1 and o.status in ('paid', 'cancelled', 'refunded')
+                 and o.paid_at is not null
                group by t.ticket_type_id, o.channel, o.payment_method, t.currency
                union all
                select t.ticket_type_id, o.channel, o.payment_method, r.currency,
@@ -159,15 +160,20 @@ pub(super) async fn door_buckets(
 }
 
 pub(super) async fn shift_totals(pool: &PgPool, q: &ShiftQuery) -> StoreResult<Vec<ShiftRow>> {
+    // A sale belongs to whoever took the money, where and when they took it (`paid_*`): a
+    // pay-later order counts in the drawer of the cashier who was paid, not of the one who
+    // booked it, and not before it was paid. Orders never paid have no `paid_at` and fall
+    // outside every window.
+    //
     // A filter that is given is spelt out as a plain equality (no `$1 is null or …`), so every
-    // plan, generic ones too, can use orders_created_by and refunds_created_by; one that is not
+    // plan, generic ones too, can use orders_paid_by and refunds_created_by; one that is not
     // given becomes a constant condition.
     let (order_user, refund_user) = match q.user_id {
-        Some(_) => ("and o.created_by = $1", "and r.created_by = $1"),
+        Some(_) => ("and o.paid_by = $1", "and r.created_by = $1"),
         None => ("and $1::uuid is null", "and $1::uuid is null"),
     };
     let (order_device, refund_device) = match q.device_id {
-        Some(_) => ("and o.device_id = $2", "and r.device_id = $2"),
+        Some(_) => ("and o.paid_device = $2", "and r.device_id = $2"),
         None => ("and $2::uuid is null", "and $2::uuid is null"),
     };
     let sql = format!(
@@ -176,15 +182,16 @@ pub(super) async fn shift_totals(pool: &PgPool, q: &ShiftQuery) -> StoreResult<V
                   sum(sales)::int8 as sales, sum(refunds)::int8 as refunds,
                   sum(refunded)::int8 as refunded
            from (
-               select o.created_by as user_id, o.device_id, o.payment_method as method,
-                      o.currency, count(distinct o.id) as orders, count(*) as tickets,
-                      sum(t.price_minor) as sales, 0 as refunds, 0 as refunded
+               select o.paid_by as user_id, o.paid_device as device_id,
+                      o.payment_method as method, o.currency, count(distinct o.id) as orders,
+                      count(*) as tickets, sum(t.price_minor) as sales, 0 as refunds,
+                      0 as refunded
                from orders o
                join tickets t on t.order_id = o.id
-               where o.created_at >= $3 and o.created_at < $4
+               where o.paid_at >= $3 and o.paid_at < $4 and o.paid_by is not null
                  and o.status in ('paid', 'cancelled', 'refunded')
                  {order_user} {order_device}
-               group by o.created_by, o.device_id, o.payment_method, o.currency
+               group by o.paid_by, o.paid_device, o.payment_method, o.currency
                union all
                select r.created_by, r.device_id, r.method, r.currency,
                       0, 0, 0, count(*), sum(r.amount_minor)

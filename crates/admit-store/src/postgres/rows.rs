@@ -14,6 +14,10 @@ use admit_core::audit::{AuditEntry, OutboxEntry};
 use admit_core::checkin::{
     AdmittedTypes, CheckinList, CheckinListSpec, Direction, PriorScan, TicketState, Verdict,
 };
+use admit_core::commerce::{
+    Coupon, CouponCode, CouponKind, MailKind, MailMessage, MailStatus, Shift, WaitlistEntry,
+    WaitlistStatus,
+};
 use admit_core::model::*;
 use admit_core::order_code::OrderCode;
 use admit_core::role::Role;
@@ -191,6 +195,16 @@ pub(super) fn order(row: &PgRow) -> StoreResult<Order> {
         total: money(row, "total_minor")?,
         created_by: UserId(row.try_get("created_by")?),
         device_id: row.try_get::<Option<Uuid>, _>("device_id")?.map(DeviceId),
+        coupon_id: row.try_get::<Option<Uuid>, _>("coupon_id")?.map(CouponId),
+        discount_minor: row.try_get("discount_minor")?,
+        payment: Payment {
+            due: row.try_get("payment_due")?,
+            paid_at: row.try_get("paid_at")?,
+            paid_by: row.try_get::<Option<Uuid>, _>("paid_by")?.map(UserId),
+            paid_device: row.try_get::<Option<Uuid>, _>("paid_device")?.map(DeviceId),
+            tendered_minor: row.try_get("tendered_minor")?,
+            note: row.try_get("payment_note")?,
+        },
         meta: meta(row)?,
     })
 }
@@ -473,5 +487,101 @@ pub(super) fn attendee(row: &PgRow) -> StoreResult<AttendeeRow> {
             row.try_get("order_status")?,
         ))?,
         first_entry_at: row.try_get("first_entry_at")?,
+    })
+}
+
+// ---- commerce
+
+/// A count kept in a `bigint` column (the commerce tables use `bigint` throughout).
+fn big_count(row: &PgRow, col: &str) -> StoreResult<u32> {
+    let v: i64 = row.try_get(col)?;
+    u32::try_from(v).map_err(|_| corrupt(format!("{col} is out of range ({v})")))
+}
+
+fn email(row: &PgRow, col: &str) -> StoreResult<Email> {
+    dom(Email::parse(col, row.try_get(col)?))
+}
+
+fn opt_email(row: &PgRow, col: &str) -> StoreResult<Option<Email>> {
+    row.try_get::<Option<&str>, _>(col)?
+        .map(|s| dom(Email::parse(col, s)))
+        .transpose()
+}
+
+/// A coupon row with its ticket types aggregated into a `ticket_type_ids` uuid[] column.
+pub(super) fn coupon(row: &PgRow) -> StoreResult<Coupon> {
+    let type_ids: Vec<Uuid> = row.try_get("ticket_type_ids")?;
+    let max_uses = row
+        .try_get::<Option<i64>, _>("max_uses")?
+        .map(|v| u32::try_from(v).map_err(|_| corrupt(format!("max_uses is out of range ({v})"))))
+        .transpose()?;
+    Ok(Coupon {
+        id: CouponId(row.try_get("id")?),
+        event_id: EventId(row.try_get("event_id")?),
+        code: dom(CouponCode::parse("code", row.try_get("code")?))?,
+        kind: dom(CouponKind::parse("kind", row.try_get("kind")?))?,
+        value: row.try_get("value")?,
+        currency: dom(Currency::parse("currency", row.try_get("currency")?))?,
+        ticket_type_ids: type_ids.into_iter().map(TicketTypeId).collect(),
+        valid_from: row.try_get("valid_from")?,
+        valid_until: row.try_get("valid_until")?,
+        min_order_minor: row.try_get("min_order_minor")?,
+        max_uses,
+        used: big_count(row, "used")?,
+        active: row.try_get("active")?,
+        meta: meta(row)?,
+    })
+}
+
+pub(super) fn waitlist_entry(row: &PgRow) -> StoreResult<WaitlistEntry> {
+    Ok(WaitlistEntry {
+        id: WaitlistId(row.try_get("id")?),
+        event_id: EventId(row.try_get("event_id")?),
+        ticket_type_id: TicketTypeId(row.try_get("ticket_type_id")?),
+        name: name(row, "name")?,
+        email: opt_email(row, "email")?,
+        phone: opt_name(row, "phone")?,
+        quantity: big_count(row, "quantity")?,
+        status: dom(WaitlistStatus::parse("status", row.try_get("status")?))?,
+        hold_id: row.try_get::<Option<Uuid>, _>("hold_id")?.map(HoldId),
+        offer_expires_at: row.try_get("offer_expires_at")?,
+        order_id: row.try_get::<Option<Uuid>, _>("order_id")?.map(OrderId),
+        created_by: UserId(row.try_get("created_by")?),
+        meta: meta(row)?,
+    })
+}
+
+pub(super) fn shift(row: &PgRow) -> StoreResult<Shift> {
+    Ok(Shift {
+        id: ShiftId(row.try_get("id")?),
+        user_id: UserId(row.try_get("user_id")?),
+        device_id: row.try_get::<Option<Uuid>, _>("device_id")?.map(DeviceId),
+        currency: dom(Currency::parse("currency", row.try_get("currency")?))?,
+        opened_at: row.try_get("opened_at")?,
+        float_minor: row.try_get("float_minor")?,
+        closed_at: row.try_get("closed_at")?,
+        expected_minor: row.try_get("expected_minor")?,
+        counted_minor: row.try_get("counted_minor")?,
+        difference_minor: row.try_get("difference_minor")?,
+        note: row.try_get("note")?,
+        meta: meta(row)?,
+    })
+}
+
+pub(super) fn mail_message(row: &PgRow) -> StoreResult<MailMessage> {
+    Ok(MailMessage {
+        id: MailId(row.try_get("id")?),
+        kind: dom(MailKind::parse("kind", row.try_get("kind")?))?,
+        order_id: row.try_get::<Option<Uuid>, _>("order_id")?.map(OrderId),
+        waitlist_id: row
+            .try_get::<Option<Uuid>, _>("waitlist_id")?
+            .map(WaitlistId),
+        to: email(row, "to_address")?,
+        status: dom(MailStatus::parse("status", row.try_get("status")?))?,
+        attempts: big_count(row, "attempts")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        last_error: row.try_get("last_error")?,
+        sent_at: row.try_get("sent_at")?,
+        meta: meta(row)?,
     })
 }

@@ -1,7 +1,8 @@
 //! The common sale in one statement.
 //!
-//! A sale that consumes no hold, of an event none of whose active holds is overdue, has
-//! nothing to settle: it only takes units. [`QUICK_SALE`] does that as one autocommitted
+//! A sale that consumes no hold, uses no coupon, takes up no waiting-list offer and queues no
+//! mail, of an event none of whose active holds is overdue, has nothing to settle: it only
+//! takes units ([`quick_path_applies`]). [`QUICK_SALE`] does that as one autocommitted
 //! statement (no `BEGIN`/`COMMIT` round trips, and the quota locks go with the statement's own
 //! commit): it locks the demanded quotas by primary key, in id order like every other stock
 //! writer (`stock.rs`), and only when every one of them has the units does it take them and
@@ -37,7 +38,8 @@ pub(super) enum QuickSale {
 }
 
 // $1–$15 the order; $16–$26 the tickets; $27/$28 the ticket-quota links; $29–$36 the audit
-// entries; $37–$42 the outbox rows; $43 now; $44/$45 the demand (quota ids, units).
+// entries; $37–$42 the outbox rows; $43 now; $44/$45 the demand (quota ids, units); $46–$53
+// the order's coupon, discount and payment columns.
 //
 // `locked` is materialized and sorted before it locks, so quota locks follow in id order, and
 // it reads each quota by primary key. `gate` needs all of `locked`; `moved` and every insert
@@ -98,8 +100,11 @@ sold as materialized (
 new_order as (
     insert into orders (id, code, event_id, buyer_name, buyer_email, channel,
                         payment_method, status, total_minor, currency, created_by,
-                        device_id, created_at, updated_at, version)
-    select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+                        device_id, created_at, updated_at, version, coupon_id, discount_minor,
+                        payment_due, paid_at, paid_by, paid_device, tendered_minor,
+                        payment_note)
+    select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+           $46, $47, $48, $49, $50, $51, $52, $53
     where (select go from sold)
 ),
 new_tickets as (
@@ -130,14 +135,24 @@ outbox as (
 select (select found from overdue) as overdue, (select go from sold) as sold
 ";
 
-/// Sell `sale` (which must consume no hold) in one autocommitted statement on `conn`, which
-/// must not be inside a transaction.
+/// Whether `sale` may go through [`quick_sale`]: it only takes units and writes its own rows.
+/// A hold to consume, a coupon use to take, a waiting-list offer to mark sold or a mail to
+/// queue all need the general path's transaction.
+pub(super) fn quick_path_applies(sale: &NewSale) -> bool {
+    sale.hold.is_none()
+        && sale.order.coupon_id.is_none()
+        && sale.waitlist_entry.is_none()
+        && sale.mail.is_none()
+}
+
+/// Sell `sale` (for which [`quick_path_applies`]) in one autocommitted statement on `conn`,
+/// which must not be inside a transaction.
 pub(super) async fn quick_sale(
     conn: &mut PgConnection,
     sale: &NewSale,
     now: DateTime<Utc>,
 ) -> StoreResult<QuickSale> {
-    debug_assert!(sale.hold.is_none());
+    debug_assert!(quick_path_applies(sale));
     let o = &sale.order;
     let t = &sale.tickets;
     let a = &sale.change.audit;
@@ -202,6 +217,15 @@ pub(super) async fn quick_sale(
         .bind(now)
         .bind(quota_ids)
         .bind(units)
+        // the coupon, discount and payment
+        .bind(o.coupon_id.map(|c| c.0))
+        .bind(o.discount_minor)
+        .bind(o.payment.due)
+        .bind(o.payment.paid_at)
+        .bind(o.payment.paid_by.map(|u| u.0))
+        .bind(o.payment.paid_device.map(|d| d.0))
+        .bind(o.payment.tendered_minor)
+        .bind(o.payment.note.as_deref())
         .fetch_one(&mut *conn)
         .await;
     let row = match row {
@@ -261,11 +285,15 @@ pub(super) async fn insert_sales(conn: &mut PgConnection, sales: &[NewSale]) -> 
         "with new_orders as (
              insert into orders (id, code, event_id, buyer_name, buyer_email, channel,
                                  payment_method, status, total_minor, currency, created_by,
-                                 device_id, created_at, updated_at, version)
+                                 device_id, created_at, updated_at, version, coupon_id,
+                                 discount_minor, payment_due, paid_at, paid_by, paid_device,
+                                 tendered_minor, payment_note)
              select * from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[],
                                   $6::text[], $7::text[], $8::text[], $9::int8[], $10::text[],
                                   $11::uuid[], $12::uuid[], $13::timestamptz[],
-                                  $14::timestamptz[], $15::int8[])
+                                  $14::timestamptz[], $15::int8[], $29::uuid[], $30::int8[],
+                                  $31::timestamptz[], $32::timestamptz[], $33::uuid[],
+                                  $34::uuid[], $35::int8[], $36::text[])
          ),
          new_tickets as (
              insert into tickets (id, order_id, event_id, ticket_type_id, price_minor, currency,
@@ -317,6 +345,35 @@ pub(super) async fn insert_sales(conn: &mut PgConnection, sales: &[NewSale]) -> 
         // the links
         .bind(links.iter().map(|(t, _)| t.0).collect::<Vec<_>>())
         .bind(links.iter().map(|(_, q)| q.0).collect::<Vec<_>>())
+        // the orders' coupon, discount and payment
+        .bind(
+            o.iter()
+                .map(|o| o.coupon_id.map(|c| c.0))
+                .collect::<Vec<_>>(),
+        )
+        .bind(o.iter().map(|o| o.discount_minor).collect::<Vec<_>>())
+        .bind(o.iter().map(|o| o.payment.due).collect::<Vec<_>>())
+        .bind(o.iter().map(|o| o.payment.paid_at).collect::<Vec<_>>())
+        .bind(
+            o.iter()
+                .map(|o| o.payment.paid_by.map(|u| u.0))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            o.iter()
+                .map(|o| o.payment.paid_device.map(|d| d.0))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            o.iter()
+                .map(|o| o.payment.tendered_minor)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            o.iter()
+                .map(|o| o.payment.note.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -329,6 +386,9 @@ pub(super) async fn insert_sales(conn: &mut PgConnection, sales: &[NewSale]) -> 
 /// as the general sale path (quotas locked in id order). SQLite settles in the same order, so
 /// a batch fits on both backends or on neither. Any error leaves the caller to roll back, so
 /// nothing of the batch stays.
+///
+/// Imported orders carry their coupon, discount and payment columns as written elsewhere; an
+/// import takes no coupon use, marks no waiting-list entry and queues no mail.
 pub(super) async fn import_sales(conn: &mut PgConnection, sales: &[NewSale]) -> StoreResult<()> {
     insert_sales(conn, sales).await?;
     let mut change = Change::default();

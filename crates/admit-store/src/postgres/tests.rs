@@ -304,6 +304,9 @@ impl World {
             total: ticket_type.price.checked_mul(i64::from(qty)).unwrap(),
             created_by: self.user.id,
             device_id: None,
+            coupon_id: None,
+            discount_minor: 0,
+            payment: Payment::taken(at, self.user.id, None),
             meta: Meta::new(at),
         };
         let change = change(
@@ -321,6 +324,8 @@ impl World {
             demand,
             ticket_quotas,
             hold,
+            waitlist_entry: None,
+            mail: None,
             change,
         }
     }
@@ -832,6 +837,7 @@ async fn cancelling_gives_units_back_and_refuses_stale_or_repeated_cancels() {
             release: vec![(q.id, 1)],
             revoke,
             refunds: vec![],
+            coupon_release: None,
             change,
         }
     };
