@@ -595,6 +595,9 @@ async fn paying_late_succeeds_only_while_the_units_are_free(f: Fixture) {
     a.sell(s, &setup.sale(&[(&setup.b, 1)]), f.at(22))
         .await
         .unwrap();
+    // What paying it would take: the ticket it had when it expired.
+    let m = a.order_money(s, &gone.order.id.to_string()).await.unwrap();
+    assert_eq!(m.to_pay.map(|t| t.minor), Some(2_000));
     let before = f.snapshot().await;
     let r = a
         .pay_order(

@@ -264,6 +264,28 @@ pub struct OrderMoney {
     /// What could still be refunded: the valid and cancelled tickets' prices less their refunds
     /// (nothing for unpaid or free orders).
     pub refundable: Money,
+    /// What paying the order now would take: the total of a pending order, or of the tickets
+    /// an expired one had when it expired; `None` when there is nothing to pay.
+    pub to_pay: Option<Money>,
+}
+
+/// The tickets an expired pay-later order loses at expiry and gets back when paid late: those
+/// cancelled by the expiry itself (in the same change as the order), not any cancelled before.
+fn cancelled_at_expiry(order: &OrderWithTickets) -> Vec<&Ticket> {
+    order
+        .tickets
+        .iter()
+        .filter(|t| {
+            t.status == TicketStatus::Cancelled && t.meta.updated_at == order.order.meta.updated_at
+        })
+        .collect()
+}
+
+fn sum_prices(tickets: &[&Ticket], currency: Currency) -> Money {
+    Money {
+        minor: tickets.iter().map(|t| t.price.minor).sum(),
+        currency,
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -629,10 +651,8 @@ impl Admit {
             };
             // An expired order is paid for the tickets it had when it expired.
             let tickets: Vec<Ticket> = if expired {
-                current
-                    .tickets
-                    .iter()
-                    .filter(|t| t.meta.updated_at == current.order.meta.updated_at)
+                cancelled_at_expiry(&current)
+                    .into_iter()
                     .map(|t| Ticket {
                         status: TicketStatus::Valid,
                         meta: t.meta.touched(now),
@@ -832,6 +852,13 @@ impl Admit {
             refundable: Money {
                 minor: refundable,
                 currency,
+            },
+            to_pay: match order.order.status {
+                OrderStatus::Pending => Some(order.order.total),
+                OrderStatus::Expired if order.order.payment.due.is_some() => {
+                    Some(sum_prices(&cancelled_at_expiry(&order), currency))
+                }
+                _ => None,
             },
             order,
         })

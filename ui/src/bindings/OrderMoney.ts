@@ -11,4 +11,9 @@ export type OrderMoney = { order: OrderWithTickets, refunds: Array<RefundLine>, 
  * What could still be refunded: the valid and cancelled tickets' prices less their refunds
  * (nothing for unpaid or free orders).
  */
-refundable: Money, };
+refundable: Money, 
+/**
+ * What paying the order now would take: the total of a pending order, or of the tickets
+ * an expired one had when it expired; `None` when there is nothing to pay.
+ */
+to_pay: Money | null, };

@@ -314,7 +314,7 @@ function OrderDetail({ orderId, onChanged }: { orderId: string; onChanged: (o: O
           </p>
         )}
       </div>
-      {unpaid && <TakePayment view={view} onPaid={paid} />}
+      {unpaid && <TakePayment view={view} money={money} onPaid={paid} />}
       {refunding && refundable && money && (
         <RefundForm
           view={view}
@@ -384,13 +384,12 @@ function OrderDetail({ orderId, onChanged }: { orderId: string; onChanged: (o: O
 }
 
 /** Take the money of a reserved (pay-later) order, or of one that expired unpaid. */
-function TakePayment({ view, onPaid }: { view: OrderView; onPaid: (s: SoldOrder, change: string | null) => void }) {
-  const { order, tickets } = view.order;
+function TakePayment({ view, money, onPaid }: { view: OrderView; money: OrderMoney | null; onPaid: (s: SoldOrder, change: string | null) => void }) {
+  const { order } = view.order;
   const expired = order.status === "expired";
-  // An expired order is paid for the tickets it had when it expired.
-  const total: Money = expired
-    ? { minor: tickets.filter((t) => t.meta.updated_at === order.meta.updated_at).reduce((n, t) => n + t.price.minor, 0), currency: order.total.currency }
-    : order.total;
+  // What paying takes now (an expired order: the tickets it had when it expired), as Admit
+  // works it out; the order's own total until that has loaded.
+  const total: Money = money?.to_pay ?? order.total;
   const [draft, setDraft] = useState<PaymentDraft>(() => emptyPayment(order.payment_method === "card" ? "card" : "cash"));
   const act = useAction();
   // A change answers the last complaint; the next attempt checks again.

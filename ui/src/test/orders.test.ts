@@ -51,6 +51,7 @@ const money = (v: OrderView, refunds: OrderMoney["refunds"] = []): OrderMoney =>
     refunds,
     refunded: { minor: refunded, currency: "EUR" },
     refundable: { minor: paid ? v.order.tickets.reduce((n, t) => n + t.price.minor, 0) - refunded : 0, currency: "EUR" },
+    to_pay: v.order.order.status === "pending" ? v.order.order.total : null,
   };
 };
 beforeEach(() => {
