@@ -487,6 +487,7 @@ async function scenario() {
 
   await reportsScenario(orderCode);
   await commerceScenario();
+  await waitlistScenario();
 }
 
 /** A file the app says it saved: in the exports folder, and as many bytes as it said. */
@@ -769,6 +770,207 @@ async function commerceScenario() {
     await expectText('[data-testid="mail-settings"] .ok-text', "Saved");
     await expectText("mail-worker", /Sending starts|Last checked/);
     await s.js(`document.querySelector('[data-testid="mail-settings"]').scrollIntoView({ block: "start" })`);
+  });
+}
+
+const WAITER = { name: "Wanda Waiting", email: "wanda@example.org" };
+
+/** The CSS selector of the box office row for the ticket type called `name`. */
+async function saleRow(name) {
+  const id = await waitFor(`a box office row for ${name}`, async () => {
+    const rows = await s.all(tid("bo-type"));
+    const names = [];
+    for (const r of rows) {
+      const t = (await s.text(await find("td strong", { within: r }))).trim();
+      names.push(t);
+      if (t === name) return s.attr(r, "data-type-id");
+    }
+    return { ok: false, saw: `rows: ${names.join(" | ") || "(none)"}` };
+  });
+  return `[data-testid="bo-type"][data-type-id="${id}"]`;
+}
+
+/** The waiting-list rows as shown: name, status, status line and whether "Sell" is there. */
+async function waitlistRows() {
+  return s.js(`
+    return [...document.querySelectorAll('[data-testid="wl-row"]')].map((r) => ({
+      name: r.cells[0].firstChild ? r.cells[0].firstChild.textContent.trim() : "",
+      contact: (r.cells[0].querySelector(".muted") || {}).textContent || "",
+      type: r.cells[1].textContent.trim(),
+      qty: r.cells[2].textContent.trim(),
+      status: r.dataset.status,
+      line: (r.querySelector('[data-testid="wl-status"]') || {}).textContent || "",
+      sell: !!r.querySelector('[data-testid="wl-sell"]'),
+    }));
+  `);
+}
+
+/** Waits for the one waiting-list row of WAITER to be in `status`, and returns it. */
+async function waiterRow(status) {
+  return waitFor(`${WAITER.name} on the waiting list as ${status}`, async () => {
+    const rows = await waitlistRows();
+    const mine = rows.filter((r) => r.name === WAITER.name);
+    return (mine.length === 1 && mine[0].status === status && mine[0]) || { ok: false, saw: `rows: ${JSON.stringify(rows)}` };
+  });
+}
+
+function showWaitlist() {
+  return s.js(`document.querySelector('[data-testid="waitlist"]').scrollIntoView({ block: "end" })`);
+}
+
+/** A ticket type with one unit sells out, a buyer waits, a cancellation frees it, the offer is sold. */
+async function waitlistScenario() {
+  let lastUnitCode = "";
+  let offerCode = "";
+  let balcony = "";
+
+  await step("waitlist-small-type", async () => {
+    await click("nav-events");
+    await find("screen-events");
+    const row = await waitFor(`an event row "${EVENT_NAME}"`, async () => {
+      for (const r of await s.all(tid("event-row"))) if ((await s.text(r)).includes(EVENT_NAME)) return r;
+      return { ok: false, saw: `${await count("event-row")} rows` };
+    });
+    await s.click(row);
+    await expectText(".event-detail h2", EVENT_NAME);
+    await waitFor("two ticket type rows", async () => (await count("tt-row")) === 2 || { ok: false, saw: `${await count("tt-row")} rows` });
+    await type("tt-name", "Balcony");
+    await type("tt-price", "40.00");
+    await type("tt-currency", "EUR");
+    await click("tt-add");
+    await waitFor("three ticket type rows", async () => (await count("tt-row")) === 3 || { ok: false, saw: `${await count("tt-row")} rows` });
+    await expectText("tt-row", "Balcony", { index: 2 });
+    // A quota of one seat that only the balcony counts against.
+    await type("quota-name", "Balcony seats");
+    await type("quota-size", "1");
+    const boxes = await s.all(tid("quota-type"));
+    const labels = await Promise.all(boxes.map((b) => s.js("return arguments[0].closest('label').textContent.trim()", { [ELEMENT]: b })));
+    const i = labels.indexOf("Balcony");
+    check(i >= 0, "a Balcony box in the new quota form", `boxes: ${labels.join(" | ")}`);
+    await click("quota-type", { index: i });
+    await click("quota-add");
+    await waitFor("a quota of one for the balcony, none taken", async () => {
+      const rows = await s.js(`return [...document.querySelectorAll('[data-testid="quota-row"]')].map((r) => [...r.cells].slice(0, 5).map((c) => c.textContent.trim()).join("|"))`);
+      return rows.includes("Balcony seats|Balcony|0|1|1") || { ok: false, saw: `rows (name|types|taken|size|left): ${rows.join(" ; ")}` };
+    });
+    await expectText("tt-available", /^1$/, { index: 2 });
+  });
+
+  await step("waitlist-last-unit-sold", async () => {
+    await click("nav-boxoffice");
+    await find("screen-boxoffice");
+    await choose("bo-event", EVENT_NAME);
+    balcony = await saleRow("Balcony");
+    await expectText(`${balcony} [data-testid="bo-available"]`, /^1$/);
+    await type(`${balcony} [data-testid="bo-qty"]`, "1");
+    await expectText("bo-total", "40.00");
+    await expectText(".hold-line", "Reserved for this sale (1)");
+    await click("bo-pay-cash");
+    await click("bo-complete");
+    await waitFor("one ticket card", async () => (await count("ticket-card")) === 1 || { ok: false, saw: `${await count("ticket-card")} cards` });
+    lastUnitCode = await textOf("bo-order-code");
+    await expectText("bo-sold-total", "40.00");
+    await expectText(".ticket-card .ticket-type", "Balcony");
+  });
+
+  await step("waitlist-sold-out", async () => {
+    await click("bo-new");
+    balcony = await saleRow("Balcony");
+    await waitFor("the balcony sold out", async () => {
+      const el = await find(`${balcony} [data-testid="bo-available"]`);
+      const [n, text] = [await s.attr(el, "data-available"), (await s.text(el)).trim()];
+      return (n === "0" && text === "Sold out") || { ok: false, saw: `available ${n} "${text}"` };
+    });
+    // Only the sold-out type offers the waiting list.
+    check((await count("bo-waitlist-join")) === 1, "one “Join waiting list”", `${await count("bo-waitlist-join")} shown`);
+    await find(`${balcony} [data-testid="bo-waitlist-join"]`);
+    await expectText("waitlist", "No one is waiting");
+  });
+
+  await step("waitlist-join-form", async () => {
+    await click(`${balcony} [data-testid="bo-waitlist-join"]`);
+    await expectText("wl-join-form", "Waiting list for Balcony");
+    await type("wl-name", WAITER.name);
+    await type("wl-email", WAITER.email);
+    await type("wl-qty", "1");
+    await s.js(`document.querySelector('[data-testid="wl-join-form"]').scrollIntoView({ block: "center" })`);
+  });
+
+  await step("waitlist-joined", async () => {
+    await click("wl-add");
+    await waitFor("the join form to close", async () => (await count("wl-join-form")) === 0 || { ok: false, saw: "still open" });
+    const row = await waiterRow("waiting");
+    check(row.contact.includes(WAITER.email) && row.type === "Balcony" && row.qty === "1", `${WAITER.email}, 1 × Balcony`, JSON.stringify(row));
+    check(row.line.trim() === "Waiting" && !row.sell, "waiting, nothing to sell yet", JSON.stringify(row));
+    await showWaitlist();
+  });
+
+  await step("waitlist-unit-freed", async () => {
+    await openOrder(lastUnitCode);
+    await waitFor("one ticket in the order", async () => (await count("order-ticket")) === 1 || { ok: false, saw: `${await count("order-ticket")} tickets` });
+    await click("order-cancel");
+    await click("confirm-yes");
+    await waitFor("the ticket to show cancelled", async () => {
+      const el = await find("order-ticket-status");
+      const [st, text] = [await s.attr(el, "data-status"), (await s.text(el)).trim()];
+      return (st === "cancelled" && /cancel/i.test(text)) || { ok: false, saw: `status ${st} "${text}"` };
+    });
+    await waitFor("the order cancelled", async () => /cancel/.test(await orderStatus()) || { ok: false, saw: `status ${await orderStatus()}` });
+  });
+
+  await step("waitlist-offered", async () => {
+    await click("nav-boxoffice");
+    await find("screen-boxoffice");
+    await choose("bo-event", EVENT_NAME);
+    // The cancellation offered the freed seat at once; the panel reads the list as it opens.
+    const row = await waiterRow("offered");
+    check(/^Offered until \S.*\d\d?:\d\d/.test(row.line.trim()), "“Offered until” a time", JSON.stringify(row));
+    check(row.sell, "a Sell button on the offer", JSON.stringify(row));
+    // The offer holds the seat: nobody else can buy it meanwhile.
+    balcony = await saleRow("Balcony");
+    await expectText(`${balcony} [data-testid="bo-available"]`, "Sold out");
+    await showWaitlist();
+  });
+
+  await step("waitlist-offer-in-sale", async () => {
+    await click('[data-testid="wl-row"][data-status="offered"] [data-testid="wl-sell"]');
+    await expectText("bo-offer", WAITER.name);
+    await expectText("bo-offer", /1 × Balcony, held until \S/);
+    await waitFor("one balcony seat in the basket", async () => {
+      const v = await s.prop(await find(`${balcony} [data-testid="bo-qty"]`), "value");
+      return v === "1" || { ok: false, saw: `quantity "${v}"` };
+    });
+    await expectText("bo-total", "40.00");
+    // Folded away under "Names and buyer", so read rather than looked at.
+    const [name, email] = await s.js(`return ["bo-buyer-name", "bo-buyer-email"].map((t) => document.querySelector('[data-testid="' + t + '"]').value)`);
+    check(name === WAITER.name && email === WAITER.email, "the buyer taken from the entry", `${name} <${email}>`);
+    await click("bo-pay-cash");
+    await type("bo-given", "50");
+    await expectText("bo-change", "10.00");
+  });
+
+  await step("waitlist-offer-sold", async () => {
+    await click("bo-complete");
+    await waitFor("one ticket card", async () => (await count("ticket-card")) === 1 || { ok: false, saw: `${await count("ticket-card")} cards` });
+    offerCode = await textOf("bo-order-code");
+    check(offerCode !== lastUnitCode, "a new order", offerCode);
+    await expectText("bo-sold-total", "40.00");
+    await expectText("bo-change-due", "10.00");
+    await expectText(".ticket-card .ticket-type", "Balcony");
+    await expectText("ticket-order-code", offerCode);
+  });
+
+  await step("waitlist-entry-sold", async () => {
+    await click("bo-new");
+    await find("waitlist");
+    // Done with, the entry leaves the open list; past entries show it as sold.
+    await expectText("waitlist", "No one is waiting");
+    await click("wl-show-all");
+    const row = await waiterRow("sold");
+    check(row.line.trim() === "Sold" && !row.sell, "sold, no Sell button", JSON.stringify(row));
+    balcony = await saleRow("Balcony");
+    await expectText(`${balcony} [data-testid="bo-available"]`, "Sold out");
+    await showWaitlist();
   });
 }
 

@@ -175,7 +175,7 @@ export function WaitlistPanel({
                 <td>{typeName(e.ticket_type_id)}</td>
                 <td className="num">{e.quantity}</td>
                 <td>
-                  <span className={`badge status-${e.status}`}>{e.status}</span> <span className="small" data-testid="wl-status">{entryStatusText(e, event.time_zone)}</span>
+                  <span className={`badge status-${e.status}`} style={{ textTransform: "none" }} data-testid="wl-status">{entryStatusText(e, event.time_zone)}</span>
                 </td>
                 <td className="right nowrap">
                   {canSellOffer(e) && (
