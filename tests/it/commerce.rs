@@ -21,6 +21,7 @@ both_backends!(
     refunds_in_part_and_in_full,
     shifts_open_with_a_float_and_close_with_a_count,
     the_waiting_list_offers_freed_units_in_order,
+    an_expired_hold_and_an_expired_order_feed_the_waiting_list,
     bad_payment_input_is_refused_and_writes_nothing,
     a_confirmation_is_queued_with_the_sale,
 );
@@ -1192,4 +1193,46 @@ async fn a_confirmation_is_queued_with_the_sale(f: Fixture) {
     assert_eq!(mail[0].status, MailStatus::Queued);
     assert_eq!(mail[0].to.as_str(), "zoe@example.org");
     assert_eq!(mail[0].next_attempt_at, f.now);
+}
+
+async fn an_expired_hold_and_an_expired_order_feed_the_waiting_list(f: Fixture) {
+    let setup = f.event(2, 10).await;
+    let a = &f.admit;
+    let s = &f.owner;
+    let ev = setup.event.id.to_string();
+    // One unit is held for a cart that is abandoned, one reserved and never paid.
+    let hold = a
+        .hold(
+            s,
+            &HoldInput {
+                event_id: ev.clone(),
+                lines: setup.sale(&[(&setup.a, 1)]).lines,
+            },
+            f.now,
+        )
+        .await
+        .unwrap();
+    a.sell(s, &pay_later(setup.sale(&[(&setup.a, 1)]), f.at(30)), f.now)
+        .await
+        .unwrap();
+    let join = |name: &str| WaitlistInput {
+        event_id: ev.clone(),
+        ticket_type_id: setup.a.id.to_string(),
+        name: name.into(),
+        quantity: 1,
+        ..Default::default()
+    };
+    let first = a.join_waitlist(s, &join("First"), f.at(1)).await.unwrap();
+    let second = a.join_waitlist(s, &join("Second"), f.at(2)).await.unwrap();
+    // The hold lapses (15 minutes): housekeeping offers its unit to the first in line.
+    let hk = a.housekeeping(hold.expires_at).await.unwrap();
+    assert_eq!((hk.holds_expired, hk.offers_made), (1, 1));
+    let entry = |id| async move { a.store().get_waitlist_entry(id).await.unwrap().status };
+    assert_eq!(entry(first.id).await, WaitlistStatus::Offered);
+    assert_eq!(entry(second.id).await, WaitlistStatus::Waiting);
+    // The reservation runs past its due time unpaid: its unit goes to the next.
+    let hk = a.housekeeping(f.at(30)).await.unwrap();
+    assert_eq!((hk.orders_expired, hk.offers_made), (1, 1));
+    assert_eq!(entry(second.id).await, WaitlistStatus::Offered);
+    f.assert_stock_invariant().await;
 }
