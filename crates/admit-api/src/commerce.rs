@@ -101,6 +101,29 @@ fn check_taken(method: PaymentMethod, card_confirmed: bool, note: Option<&str>) 
     }
 }
 
+/// The cash handed over, in minor units: only where cash is taken now (`cash_now`), and never
+/// less than `total`.
+pub(crate) fn tendered(
+    given: Option<&str>,
+    cash_now: bool,
+    total: Money,
+) -> ApiResult<Option<i64>> {
+    match given.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(_) if !cash_now => Err(ApiError::invalid("tendered", "is only for cash taken now")),
+        Some(v) => {
+            let given = Money::parse_decimal("tendered", v, total.currency)?;
+            if given.minor < total.minor {
+                return Err(ApiError::invalid(
+                    "tendered",
+                    format!("is less than the total of {total}"),
+                ));
+            }
+            Ok(Some(given.minor))
+        }
+    }
+}
+
 /// Check that a sale takes up `entry`'s open offer as offered, and return the offer's hold.
 pub(crate) fn offer_matches(
     entry: &WaitlistEntry,
@@ -427,6 +450,29 @@ impl Admit {
         ))
     }
 
+    /// The event's coupon a cashier typed, checked against the order it would price; `None`
+    /// when no code was given.
+    pub(crate) async fn coupon_for(
+        &self,
+        event_id: EventId,
+        code: &Option<String>,
+        plan: &stock::StockPlan,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Option<Coupon>> {
+        let Some(code) = optional(code, |v| CouponCode::parse("coupon_code", v))? else {
+            return Ok(None);
+        };
+        let c = self
+            .store
+            .coupon_by_code(event_id, code.as_str())
+            .await?
+            .ok_or_else(|| ApiError::invalid("coupon_code", "is not a coupon of this event"))?;
+        match coupon_refusal(&c, plan, now) {
+            Some(e) => Err(e.into()),
+            None => Ok(Some(c)),
+        }
+    }
+
     // ---- coupons
 
     pub async fn create_coupon(
@@ -557,22 +603,9 @@ impl Admit {
             .map(|u| u.quota)
             .collect();
         let plan = stock::plan(&event, &types, &quotas, &lines, now)?;
-        let coupon = match optional(&input.coupon_code, |v| CouponCode::parse("coupon_code", v))? {
-            None => None,
-            Some(code) => {
-                let c = self
-                    .store
-                    .coupon_by_code(event_id, code.as_str())
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::invalid("coupon_code", "is not a coupon of this event")
-                    })?;
-                if let Some(e) = coupon_refusal(&c, &plan, now) {
-                    return Err(e.into());
-                }
-                Some(c)
-            }
-        };
+        let coupon = self
+            .coupon_for(event_id, &input.coupon_code, &plan, now)
+            .await?;
         let priced = price(&plan, coupon.as_ref());
         let mut out: Vec<QuoteLine> = Vec::new();
         for ((tt, list), (_, unit)) in plan.unit_prices.iter().zip(&priced.unit_prices) {
@@ -671,22 +704,11 @@ impl Admit {
             } else {
                 current.order.total
             };
-            let tendered_minor = match input.tendered.as_deref().map(str::trim) {
-                None | Some("") => None,
-                Some(_) if method != PaymentMethod::Cash => {
-                    return Err(ApiError::invalid("tendered", "is only for cash"))
-                }
-                Some(v) => {
-                    let given = Money::parse_decimal("tendered", v, total.currency)?;
-                    if given.minor < total.minor {
-                        return Err(ApiError::invalid(
-                            "tendered",
-                            format!("is less than the total of {total}"),
-                        ));
-                    }
-                    Some(given.minor)
-                }
-            };
+            let tendered_minor = tendered(
+                input.tendered.as_deref(),
+                method == PaymentMethod::Cash,
+                total,
+            )?;
             let order = Order {
                 status: OrderStatus::Paid,
                 payment_method: method,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use admit_core::audit::AuditEntry;
-use admit_core::commerce::{self, CouponCode, WaitlistEntry, WaitlistStatus};
+use admit_core::commerce::{self, WaitlistEntry, WaitlistStatus};
 use admit_core::model::*;
 use admit_core::order_code::OrderCode;
 use admit_core::role::Action;
@@ -16,7 +16,7 @@ use admit_core::text::{Email, Name};
 use admit_core::*;
 use admit_store::{Cancellation, NewSale, OrderQuery, StoreError};
 
-use crate::commerce::{offer_matches, PaymentTerms};
+use crate::commerce::{offer_matches, tendered, PaymentTerms};
 use crate::{optional, Admit, ApiError, ApiResult, Session};
 
 const CATALOGUE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
@@ -311,28 +311,17 @@ impl Admit {
             }
         };
 
-        let coupon = match optional(&input.coupon_code, |v| CouponCode::parse("coupon_code", v))? {
-            None => None,
-            Some(_) if payment_method == PaymentMethod::Comp => {
-                return Err(ApiError::invalid(
-                    "coupon_code",
-                    "free tickets take no coupon",
-                ))
-            }
-            Some(code) => {
-                let c = self
-                    .store
-                    .coupon_by_code(event_id, code.as_str())
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::invalid("coupon_code", "is not a coupon of this event")
-                    })?;
-                if let Some(e) = commerce::coupon_refusal(&c, &plan, now) {
-                    return Err(e.into());
-                }
-                Some(c)
-            }
-        };
+        if payment_method == PaymentMethod::Comp
+            && optional(&input.coupon_code, |v| Ok(v.to_string()))?.is_some()
+        {
+            return Err(ApiError::invalid(
+                "coupon_code",
+                "free tickets take no coupon",
+            ));
+        }
+        let coupon = self
+            .coupon_for(event_id, &input.coupon_code, &plan, now)
+            .await?;
         let comp = payment_method == PaymentMethod::Comp;
         let priced = commerce::price(&plan, coupon.as_ref());
         let total = if comp {
@@ -340,22 +329,11 @@ impl Admit {
         } else {
             priced.total
         };
-        let tendered_minor = match input.tendered.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(_) if payment_method != PaymentMethod::Cash || terms.pay_later() => {
-                return Err(ApiError::invalid("tendered", "is only for cash taken now"))
-            }
-            Some(v) => {
-                let given = Money::parse_decimal("tendered", v, total.currency)?;
-                if given.minor < total.minor {
-                    return Err(ApiError::invalid(
-                        "tendered",
-                        format!("is less than the total of {total}"),
-                    ));
-                }
-                Some(given.minor)
-            }
-        };
+        let tendered_minor = tendered(
+            input.tendered.as_deref(),
+            payment_method == PaymentMethod::Cash && !terms.pay_later(),
+            total,
+        )?;
 
         let order_id = OrderId::new(now);
         let mut tickets = Vec::with_capacity(priced.unit_prices.len());

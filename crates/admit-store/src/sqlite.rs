@@ -1099,34 +1099,7 @@ impl Store for SqliteStore {
         let (h, demand, change) = (hold.clone(), demand.to_vec(), change.clone());
         self.write(move |c| {
             sweep_and_take(c, h.event_id, h.meta.created_at, &demand)?;
-            c.prepare_cached(
-                "insert into holds (id, event_id, status, expires_at, created_by, device_id,
-                                    created_at, updated_at, version)
-                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                h.id.0,
-                h.event_id.0,
-                h.status.as_str(),
-                us(h.expires_at),
-                h.created_by.0,
-                h.device_id.map(|d| d.0),
-                us(h.meta.created_at),
-                us(h.meta.updated_at),
-                h.meta.version,
-            ])?;
-            let mut st = c.prepare_cached(
-                "insert into hold_lines (hold_id, ticket_type_id, quantity) values (?1, ?2, ?3)",
-            )?;
-            for l in &h.lines {
-                st.execute(params![h.id.0, l.ticket_type_id.0, l.quantity as i64])?;
-            }
-            let mut st = c.prepare_cached(
-                "insert into hold_quotas (hold_id, quota_id, quantity) values (?1, ?2, ?3)",
-            )?;
-            for (q, n) in &demand {
-                st.execute(params![h.id.0, q.0, *n as i64])?;
-            }
+            commerce::insert_hold(c, &h, &demand)?;
             write_change(c, &change)
         })
         .await

@@ -189,7 +189,8 @@ fn replace_coupon_types(c: &Connection, coupon: &Coupon) -> StoreResult<()> {
     Ok(())
 }
 
-fn insert_hold(c: &Connection, h: &Hold, demand: &[(QuotaId, u32)]) -> StoreResult<()> {
+/// Insert a hold with its lines and the units it takes per quota (the caller takes them).
+pub(super) fn insert_hold(c: &Connection, h: &Hold, demand: &[(QuotaId, u32)]) -> StoreResult<()> {
     c.prepare_cached(
         "insert into holds (id, event_id, status, expires_at, created_by, device_id,
                             created_at, updated_at, version)
