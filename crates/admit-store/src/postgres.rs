@@ -269,28 +269,50 @@ async fn insert_user(conn: &mut PgConnection, user: &User, password_hash: &str) 
 /// sales take from; units already taken are given back to the quotas they were taken from
 /// (`ticket_quotas`, `hold_quotas`), whatever the quota covers by then.
 async fn replace_quota_types(conn: &mut PgConnection, quota: &Quota) -> StoreResult<()> {
-    let mut wanted: Vec<Uuid> = quota.ticket_type_ids.iter().map(|t| t.0).collect();
+    replace_type_links(
+        conn,
+        "quota_ticket_types",
+        "quota_id",
+        quota.id.0,
+        quota.event_id,
+        &quota.ticket_type_ids,
+    )
+    .await
+}
+
+/// Make the links of `owner` in `table` (keyed by `owner_col` and `ticket_type_id`) name
+/// exactly `types`. Only types of the owner's own event may be linked; a stranger is reported
+/// as missing. Used for what quotas cover and what coupons apply to.
+pub(crate) async fn replace_type_links(
+    conn: &mut PgConnection,
+    table: &'static str,
+    owner_col: &'static str,
+    owner: Uuid,
+    event: EventId,
+    types: &[TicketTypeId],
+) -> StoreResult<()> {
+    let mut wanted: Vec<Uuid> = types.iter().map(|t| t.0).collect();
     wanted.sort_unstable();
     wanted.dedup();
     // The sub-statements of one statement run in no fixed order, so the delete and the insert
-    // must touch disjoint rows: pairs no longer wanted go, missing pairs come. Only types of
-    // the quota's own event may be covered; a stranger is reported as missing.
-    let known = sqlx::query_scalar::<_, i64>(
+    // must touch disjoint rows: pairs no longer wanted go, missing pairs come.
+    let sql = format!(
         "with gone as (
-             delete from quota_ticket_types where quota_id = $1 and ticket_type_id <> all($2)
+             delete from {table} where {owner_col} = $1 and ticket_type_id <> all($2)
          ),
          added as (
-             insert into quota_ticket_types (quota_id, ticket_type_id)
+             insert into {table} ({owner_col}, ticket_type_id)
              select $1, t.id from ticket_types t where t.id = any($2) and t.event_id = $3
              on conflict do nothing
          )
-         select count(*) from ticket_types where id = any($2) and event_id = $3",
-    )
-    .bind(quota.id.0)
-    .bind(&wanted)
-    .bind(quota.event_id.0)
-    .fetch_one(&mut *conn)
-    .await?;
+         select count(*) from ticket_types where id = any($2) and event_id = $3"
+    );
+    let known = sqlx::query_scalar::<_, i64>(&sql)
+        .bind(owner)
+        .bind(&wanted)
+        .bind(event.0)
+        .fetch_one(&mut *conn)
+        .await?;
     if known as usize != wanted.len() {
         return Err(StoreError::NotFound {
             entity: "ticket type",

@@ -646,14 +646,39 @@ fn insert_user(c: &Connection, user: &User, hash: &str) -> StoreResult<()> {
 }
 
 fn replace_quota_types(c: &Connection, quota: &Quota) -> StoreResult<()> {
-    c.prepare_cached("delete from quota_ticket_types where quota_id = ?1")?
-        .execute([quota.id.0])?;
-    let mut st = c.prepare_cached(
-        "insert into quota_ticket_types (quota_id, ticket_type_id)
-         select ?1, id from ticket_types where id = ?2 and event_id = ?3",
-    )?;
-    for t in &quota.ticket_type_ids {
-        if st.execute(params![quota.id.0, t.0, quota.event_id.0])? != 1 {
+    replace_type_links(
+        c,
+        "quota_ticket_types",
+        "quota_id",
+        quota.id.0,
+        quota.event_id,
+        &quota.ticket_type_ids,
+    )
+}
+
+/// Make the links of `owner` in `table` (keyed by `owner_col` and `ticket_type_id`) name
+/// exactly `types`. Only types of the owner's own event may be linked; a stranger is reported
+/// as missing. Used for what quotas cover and what coupons apply to.
+fn replace_type_links(
+    c: &Connection,
+    table: &'static str,
+    owner_col: &'static str,
+    owner: Uuid,
+    event: EventId,
+    types: &[TicketTypeId],
+) -> StoreResult<()> {
+    c.prepare_cached(&format!("delete from {table} where {owner_col} = ?1"))?
+        .execute([owner])?;
+    let mut st = c.prepare_cached(&format!(
+        "insert or ignore into {table} ({owner_col}, ticket_type_id)
+         select ?1, id from ticket_types where id = ?2 and event_id = ?3"
+    ))?;
+    for t in types {
+        let linked = st.execute(params![owner, t.0, event.0])?;
+        let known = linked == 1
+            || c.prepare_cached("select 1 from ticket_types where id = ?1 and event_id = ?2")?
+                .exists(params![t.0, event.0])?;
+        if !known {
             return Err(StoreError::NotFound {
                 entity: "ticket type",
             });

@@ -119,35 +119,17 @@ pub(super) async fn insert_mail(conn: &mut PgConnection, m: &MailMessage) -> Sto
     Ok(())
 }
 
-/// Make the coupon apply to exactly `coupon.ticket_type_ids` (none: all of its event's). As
-/// for quotas, the delete and the insert touch disjoint rows, and a type of another event is
-/// reported as missing.
+/// Make the coupon apply to exactly `coupon.ticket_type_ids` (none: all of its event's).
 async fn replace_coupon_types(conn: &mut PgConnection, coupon: &Coupon) -> StoreResult<()> {
-    let mut wanted: Vec<Uuid> = coupon.ticket_type_ids.iter().map(|t| t.0).collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let known = sqlx::query_scalar::<_, i64>(
-        "with gone as (
-             delete from coupon_ticket_types where coupon_id = $1 and ticket_type_id <> all($2)
-         ),
-         added as (
-             insert into coupon_ticket_types (coupon_id, ticket_type_id)
-             select $1, t.id from ticket_types t where t.id = any($2) and t.event_id = $3
-             on conflict do nothing
-         )
-         select count(*) from ticket_types where id = any($2) and event_id = $3",
+    super::replace_type_links(
+        conn,
+        "coupon_ticket_types",
+        "coupon_id",
+        coupon.id.0,
+        coupon.event_id,
+        &coupon.ticket_type_ids,
     )
-    .bind(coupon.id.0)
-    .bind(&wanted)
-    .bind(coupon.event_id.0)
-    .fetch_one(&mut *conn)
-    .await?;
-    if known as usize != wanted.len() {
-        return Err(StoreError::NotFound {
-            entity: "ticket type",
-        });
-    }
-    Ok(())
+    .await
 }
 
 /// Give back a hold's units if it is still active. One that expired, was consumed or was

@@ -178,15 +178,14 @@ pub(super) fn insert_mail(c: &Connection, m: &MailMessage) -> StoreResult<()> {
 }
 
 fn replace_coupon_types(c: &Connection, coupon: &Coupon) -> StoreResult<()> {
-    c.prepare_cached("delete from coupon_ticket_types where coupon_id = ?1")?
-        .execute([coupon.id.0])?;
-    let mut st = c.prepare_cached(
-        "insert into coupon_ticket_types (coupon_id, ticket_type_id) values (?1, ?2)",
-    )?;
-    for t in &coupon.ticket_type_ids {
-        st.execute(params![coupon.id.0, t.0])?;
-    }
-    Ok(())
+    super::replace_type_links(
+        c,
+        "coupon_ticket_types",
+        "coupon_id",
+        coupon.id.0,
+        coupon.event_id,
+        &coupon.ticket_type_ids,
+    )
 }
 
 /// Insert a hold with its lines and the units it takes per quota (the caller takes them).
