@@ -170,6 +170,9 @@ impl Fixture {
             "waitlist",
             "shifts",
             "mail_queue",
+            "devices",
+            "pairing_codes",
+            "api_tokens",
         ] {
             out.push((t, self.count(t).await));
         }

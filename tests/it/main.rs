@@ -4,6 +4,7 @@
 mod accounts;
 mod catalogue;
 mod commerce;
+mod devices;
 mod door;
 mod exports;
 mod figures;
@@ -13,5 +14,7 @@ mod migrations;
 mod reports;
 mod roles;
 mod sales;
+mod server;
 mod stock_race;
+mod sync;
 mod validation;

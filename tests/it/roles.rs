@@ -301,6 +301,18 @@ async fn attempt(
                 _ => Ok(()),
             }
         }
+        Action::ManageDevices => a
+            .create_pairing_code(
+                s,
+                &PairingCodeInput {
+                    name: format!("Till {n}"),
+                    role: "box_office".into(),
+                    expires_in_minutes: None,
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
         Action::Redeem => {
             let list = setup_list(f, setup).await;
             a.redeem(
@@ -403,6 +415,8 @@ async fn role_action_matrix(f: Fixture) {
     assert!(!allowed(Role::Door, Action::ViewOrders));
     assert!(!allowed(Role::BoxOffice, Action::ManageEvents));
     assert!(!allowed(Role::Manager, Action::ManageUsers));
+    assert!(!allowed(Role::Manager, Action::ManageDevices));
+    assert!(allowed(Role::Owner, Action::ManageDevices));
     assert!(allowed(Role::BoxOffice, Action::Sell));
     assert!(allowed(Role::Door, Action::Redeem));
     assert!(!allowed(Role::Door, Action::IssueTickets));

@@ -19,6 +19,7 @@ pub const MAX_QUOTA_SIZE: i64 = 10_000_000;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventInput {
     pub name: String,
     #[serde(default)]
@@ -35,6 +36,7 @@ pub struct EventInput {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketTypeInput {
     pub event_id: String,
     pub name: String,
@@ -57,6 +59,7 @@ pub struct TicketTypeInput {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuotaInput {
     pub event_id: String,
     pub name: String,
@@ -66,6 +69,7 @@ pub struct QuotaInput {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketTypeAvailability {
     pub ticket_type: TicketType,
     /// None: no quota covers the type, so it is not limited.
@@ -74,6 +78,7 @@ pub struct TicketTypeAvailability {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventAvailability {
     pub event: Event,
     pub ticket_types: Vec<TicketTypeAvailability>,

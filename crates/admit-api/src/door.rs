@@ -43,6 +43,7 @@ const MAX_RAW_KEPT: usize = 512;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckinListInput {
     pub event_id: String,
     pub name: String,
@@ -69,6 +70,7 @@ pub struct CheckinListInput {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RedeemInput {
     /// Exactly what the scanner produced.
     pub raw: String,
@@ -92,6 +94,7 @@ pub struct RedeemInput {
 /// What the door shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RedeemAnswer {
     pub verdict: Verdict,
     pub ok: bool,
@@ -115,6 +118,7 @@ pub struct RedeemAnswer {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckinCounts {
     pub admitted: u64,
     pub inside: u64,
@@ -188,7 +192,7 @@ impl Admit {
     // ---- keys and secrets
 
     /// The event's current signing key, made on first use. Only issuing devices call this.
-    async fn signing_key(
+    pub(crate) async fn signing_key(
         &self,
         s: &Session,
         event_id: EventId,

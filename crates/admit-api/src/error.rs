@@ -73,6 +73,7 @@ impl ApiError {
 /// The `{code, message}` shape every front end returns.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: &'static str,
     pub message: String,

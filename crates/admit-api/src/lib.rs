@@ -6,6 +6,7 @@
 mod auth;
 mod catalogue;
 mod commerce;
+mod devices;
 mod door;
 mod error;
 mod exports;
@@ -14,6 +15,7 @@ mod import;
 pub mod mail;
 mod reports;
 mod sales;
+mod sync;
 
 use std::sync::Arc;
 
@@ -35,6 +37,10 @@ pub use commerce::{
     QuoteInput, QuoteLine, RefundInput, RefundLine, ShiftStatus, WaitlistInput,
     DEFAULT_OFFER_MINUTES,
 };
+pub use devices::{
+    Authenticated, LoginToken, PairInput, Pairing, PairingCodeInput, PairingCodeIssued,
+    DEFAULT_PAIRING_MINUTES, LOGIN_TOKEN_HOURS, MAX_PAIRING_MINUTES,
+};
 pub use door::{CheckinCounts, CheckinListInput, DoorPackage, RedeemAnswer, RedeemInput};
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use exports::{
@@ -50,6 +56,7 @@ pub use reports::{
     ShiftReport, ShiftReportInput, DOOR_BUCKET_SECS,
 };
 pub use sales::{CancelInput, HoldInput, LineInput, SaleInput};
+pub use sync::{DeviceSigningKey, MAX_SYNC_BATCH};
 
 /// Behaviour that an installation may tune.
 #[derive(Debug, Clone)]
@@ -76,6 +83,7 @@ impl Default for Config {
 
 /// The caller of a use case: a logged-in user, on a device.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub user: User,
     pub device_id: Option<DeviceId>,

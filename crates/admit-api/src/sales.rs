@@ -33,6 +33,7 @@ pub(crate) type CatalogueCache =
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineInput {
     pub ticket_type_id: String,
     pub quantity: i64,
@@ -43,6 +44,7 @@ pub struct LineInput {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HoldInput {
     pub event_id: String,
     pub lines: Vec<LineInput>,
@@ -50,6 +52,7 @@ pub struct HoldInput {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaleInput {
     pub event_id: String,
     pub lines: Vec<LineInput>,
@@ -94,6 +97,7 @@ pub struct SaleInput {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CancelInput {
     pub order_id: String,
     /// Tickets to cancel; empty cancels the whole order.

@@ -23,12 +23,14 @@ pub struct AuditEntry {
 
 /// One record that changed and must reach the server. `payload` is the record as it is now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboxEntry {
     pub id: Uuid,
     pub at: DateTime<Utc>,
     pub entity: String,
     pub entity_id: Uuid,
     pub version: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub payload: serde_json::Value,
 }
 

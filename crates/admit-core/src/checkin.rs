@@ -44,6 +44,7 @@ pub const MAX_GATES: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Direction {
     Entry,
     Exit,
@@ -78,6 +79,7 @@ impl fmt::Display for Direction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Verdict {
     Ok,
     /// Unknown, malformed, forged, retired key or another event's ticket.
@@ -156,6 +158,7 @@ impl fmt::Display for Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "ticket_type_ids")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AdmittedTypes {
     All,
     Only(Vec<TicketTypeId>),
@@ -194,6 +197,7 @@ pub struct CheckinListSpec {
 /// are public for reading and for stores that load rows written through `new`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckinList {
     pub id: CheckinListId,
     pub event_id: EventId,
@@ -368,6 +372,7 @@ pub struct ScanInput<'a> {
 /// The entry that makes a scan `already_redeemed`, for the door to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EarlierEntry {
     pub at: DateTime<Utc>,
     pub gate: Option<String>,

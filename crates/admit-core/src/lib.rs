@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod checkin;
 pub mod commerce;
+pub mod device;
 pub mod error;
 pub mod id;
 pub mod model;

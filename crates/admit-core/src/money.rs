@@ -217,6 +217,21 @@ impl Serialize for Currency {
     }
 }
 
+/// In JSON a currency is its ISO 4217 code.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("ISO 4217 code"))
+            .examples([serde_json::json!("EUR")])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Currency {}
+
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -226,6 +241,7 @@ impl<'de> Deserialize<'de> for Currency {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Money {
     /// Amount in minor units (cents for EUR, yen for JPY).
     pub minor: i64,

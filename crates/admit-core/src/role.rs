@@ -7,6 +7,7 @@ use crate::error::DomainError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     Owner,
     Manager,
@@ -44,6 +45,7 @@ impl Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Action {
     ManageUsers,
     ViewUsers,
@@ -86,10 +88,12 @@ pub enum Action {
     SendMail,
     /// The outgoing mail server and other device settings.
     ConfigureMail,
+    /// Pair devices with the server (pairing codes), list and revoke them.
+    ManageDevices,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 31] = [
         Action::ManageUsers,
         Action::ViewUsers,
         Action::ManageCategories,
@@ -120,16 +124,19 @@ impl Action {
         Action::RunShift,
         Action::SendMail,
         Action::ConfigureMail,
+        Action::ManageDevices,
     ];
 }
 
-/// The policy. Owners do everything; managers run events but not accounts; the box office
-/// sells, prints tickets and looks up orders; door staff scan and see events, nothing else.
+/// The policy. Owners do everything; managers run events but neither accounts nor devices (a
+/// paired device acts with a role of its own, so pairing one is as weighty as making a user);
+/// the box office sells, prints tickets and looks up orders; door staff scan and see events,
+/// nothing else.
 pub fn allowed(role: Role, action: Action) -> bool {
     use Action::*;
     match role {
         Role::Owner => true,
-        Role::Manager => !matches!(action, ManageUsers),
+        Role::Manager => !matches!(action, ManageUsers | ManageDevices),
         Role::BoxOffice => matches!(
             action,
             ViewEvents

@@ -82,6 +82,7 @@ const EVENT_TAG_DOMAIN: &[u8] = b"admit/event-tag/v1\0";
 /// Identifies one of an event's keys. Unique within the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyId(pub u16);
 
 impl fmt::Display for KeyId {
@@ -477,6 +478,7 @@ impl TicketPayload {
 /// Identifies one issued secret (not one ticket) for revocation and block lists.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "3f9a0c6e1b2d4a5f8e7d6c5b4a392817"))]
 pub struct SecretFingerprint(pub [u8; 16]);
 
 impl SecretFingerprint {

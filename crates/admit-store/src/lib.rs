@@ -10,12 +10,13 @@
 mod error;
 pub mod postgres;
 pub mod sqlite;
+mod sync_types;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use admit_core::audit::{AuditEntry, Change, OutboxEntry};
 use admit_core::checkin::{CheckinList, Direction, PriorScan, TicketState, Verdict};
@@ -25,6 +26,7 @@ use admit_core::secret::{KeyId, PublicKey, SecretFingerprint};
 use admit_core::*;
 
 pub use error::{StoreError, StoreResult};
+pub use sync_types::{AllocationMove, ChangePage, DoubleAdmission, SyncConflict, UploadOutcome};
 
 /// Which database a store speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -221,7 +223,7 @@ pub struct ExportCounts {
 }
 
 /// A public key of an event, as stored and synced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventKey {
     pub event_id: EventId,
     pub key_id: KeyId,
@@ -232,6 +234,7 @@ pub struct EventKey {
 
 /// The secret printed on a ticket now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedSecret {
     pub ticket_id: TicketId,
     pub event_id: EventId,
@@ -242,7 +245,7 @@ pub struct IssuedSecret {
 }
 
 /// An issued secret that must no longer admit anyone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
     pub event_id: EventId,
     pub fingerprint: SecretFingerprint,
@@ -252,7 +255,7 @@ pub struct Revocation {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Block {
     pub event_id: EventId,
     pub ticket_id: TicketId,
@@ -325,7 +328,7 @@ pub struct ScanOutcome {
 }
 
 /// A recorded scan, for lists and reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanRecord {
     pub id: ScanId,
     pub nonce: String,
@@ -674,11 +677,158 @@ pub trait Store: Send + Sync + 'static {
     async fn mail_of_order(&self, order_id: OrderId) -> StoreResult<Vec<MailMessage>>;
     async fn get_mail(&self, id: MailId) -> StoreResult<MailMessage>;
 
+    // ---- sync with an Admit server (see `sync.rs` for the model)
+    /// Changes after `cursor` ("" for the beginning), oldest first, at most `limit`. On
+    /// PostgreSQL the feed is in commit order: a row is handed out only once every transaction
+    /// that could still commit before it has finished, so a reader never skips one.
+    async fn changes_since(&self, cursor: &str, limit: u32) -> StoreResult<ChangePage>;
+    /// Server side: apply one device's uploaded orders, tickets, revocations and blocks
+    /// (scans go through [`Store::redeem`]). Each entry is applied once: an entry already
+    /// applied answers `Duplicate`. Units of uploaded valid tickets come out of the device's
+    /// allocation (or the free pool), never beyond a quota's size.
+    async fn apply_upload(
+        &self,
+        device: DeviceId,
+        entries: &[OutboxEntry],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<UploadOutcome>>;
+    /// Server side: grant units of a quota to a device out of the free pool (`asked` > 0, as
+    /// many as are free up to that) or take back units it holds (`asked` < 0). The move's id
+    /// makes it happen once; asking again answers what was moved the first time.
+    async fn move_allocation(&self, m: &AllocationMove) -> StoreResult<i64>;
+    /// Server side: units each quota has granted to the device and it has not sold.
+    async fn allocations_of(&self, device: DeviceId) -> StoreResult<Vec<(QuotaId, i64)>>;
+    /// Server side: uploaded changes that could not be applied as they were, newest first.
+    async fn sync_conflicts(&self, limit: u32) -> StoreResult<Vec<SyncConflict>>;
+    /// Device side: apply a page of the server's changes (no outbox rows, no audit: they are
+    /// the server's records). Records already at that version or newer are left alone.
+    async fn apply_downloaded(&self, changes: &[OutboxEntry]) -> StoreResult<u32>;
+    /// Device side: units the server granted (`units` > 0) or took back (< 0) by a move of
+    /// this id, counted once. A synced device sells a quota up to its local `size`, which
+    /// grants raise and returns lower.
+    /// `confirmed` is false for a return made here before the server hears of it; it is
+    /// sent until the server answers, then recorded again as confirmed. A return larger than
+    /// the spare units is refused as `SoldOut` and changes nothing.
+    async fn record_grant(
+        &self,
+        id: uuid::Uuid,
+        quota: QuotaId,
+        units: i64,
+        confirmed: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Device side: returns made here that the server has not confirmed yet.
+    async fn unconfirmed_returns(&self) -> StoreResult<Vec<(uuid::Uuid, QuotaId, i64)>>;
+    /// Device side: units of the quota the device holds and has not sold or held.
+    async fn spare_units(&self, quota: QuotaId) -> StoreResult<i64>;
+    async fn sync_value(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn set_sync_value(&self, key: &str, value: &str) -> StoreResult<()>;
+
     // ---- audit and sync
     async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
     /// Outbox rows after `after_seq`, in upload order, with their sequence numbers.
     async fn list_outbox(&self, after_seq: i64, limit: u32)
         -> StoreResult<Vec<(i64, OutboxEntry)>>;
+
+    // ---- devices, pairing codes and bearer tokens (the server)
+    // Codes and tokens are stored only as their SHA-256 hashes.
+    async fn create_pairing_code(
+        &self,
+        code: &PairingCodeRecord,
+        change: &Change,
+    ) -> StoreResult<()>;
+    /// The code with this hash, used or not, expired or not.
+    async fn pairing_code(
+        &self,
+        code_hash: &device::SecretHash,
+    ) -> StoreResult<Option<PairingCodeRecord>>;
+    /// Trade a code for a device in one transaction: the code is marked used (it must still be
+    /// unused and unexpired at `pairing.now`, else `Conflict { constraint:
+    /// "pairing_code_used" }` and nothing is written), and the device's service user, the
+    /// device and its token are inserted with the change.
+    async fn pair_device(&self, pairing: &NewPairing) -> StoreResult<()>;
+    async fn get_device(&self, id: DeviceId) -> StoreResult<device::Device>;
+    /// Newest first.
+    async fn list_devices(&self) -> StoreResult<Vec<device::Device>>;
+    /// Write `device` as revoked (version checked), revoke its tokens and deactivate its user,
+    /// in one transaction.
+    async fn revoke_device(
+        &self,
+        device: &device::Device,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()>;
+    /// Record when a device was last seen (not audited; an older time never replaces a newer).
+    async fn touch_device(&self, id: DeviceId, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn create_api_token(&self, token: &ApiToken, change: &Change) -> StoreResult<()>;
+    /// The token with this hash with its user and device, whatever their state: the caller
+    /// decides whether it is still good.
+    async fn token_holder(
+        &self,
+        token_hash: &device::SecretHash,
+    ) -> StoreResult<Option<TokenHolder>>;
+    /// Revoke one token; false (and nothing written) when it was revoked already.
+    async fn revoke_api_token(
+        &self,
+        id: uuid::Uuid,
+        at: DateTime<Utc>,
+        change: &Change,
+    ) -> StoreResult<bool>;
+    /// Whether the database answers (the server's readiness check).
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// A pairing code as stored: its hash and what it will make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairingCodeRecord {
+    pub id: uuid::Uuid,
+    pub code_hash: device::SecretHash,
+    pub device_name: text::Name,
+    pub role: device::DeviceRole,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Set when a device traded the code.
+    pub used_at: Option<DateTime<Utc>>,
+    pub device_id: Option<DeviceId>,
+}
+
+/// A bearer token as stored: its hash, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: uuid::Uuid,
+    pub hash: device::SecretHash,
+    pub kind: device::TokenKind,
+    pub user_id: UserId,
+    /// Device tokens only.
+    pub device_id: Option<DeviceId>,
+    pub created_at: DateTime<Utc>,
+    /// Login tokens expire; device tokens live until revoked.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A pairing ready to be written (see [`Store::pair_device`]).
+#[derive(Debug, Clone)]
+pub struct NewPairing {
+    pub code_id: uuid::Uuid,
+    /// The device's service user.
+    pub user: User,
+    /// A hash no password matches: the service user cannot log in by password.
+    pub password_hash: String,
+    pub device: device::Device,
+    pub token: ApiToken,
+    pub now: DateTime<Utc>,
+    pub change: Change,
+}
+
+/// What a presented token stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenHolder {
+    pub token: ApiToken,
+    pub user: User,
+    /// For device tokens.
+    pub device: Option<device::Device>,
 }
 
 /// Open the store a location names: a `postgres://` or `postgresql://` URL, or else a SQLite

@@ -13,11 +13,13 @@
 //! all of that (`postgres/sale.rs`).
 
 mod commerce;
+mod devices;
 mod door;
 mod report;
 mod rows;
 mod sale;
 mod stock;
+mod sync;
 #[cfg(test)]
 mod tests;
 
@@ -1437,6 +1439,62 @@ impl Store for PgStore {
 
     // ---- audit and sync
 
+    async fn changes_since(&self, cursor: &str, limit: u32) -> StoreResult<crate::ChangePage> {
+        sync::changes_since(&self.pool, cursor, limit).await
+    }
+
+    async fn apply_upload(
+        &self,
+        device: DeviceId,
+        entries: &[OutboxEntry],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<crate::UploadOutcome>> {
+        sync::apply_upload(&self.pool, device, entries, now).await
+    }
+
+    async fn move_allocation(&self, m: &crate::AllocationMove) -> StoreResult<i64> {
+        sync::move_allocation(&self.pool, m).await
+    }
+
+    async fn allocations_of(&self, device: DeviceId) -> StoreResult<Vec<(QuotaId, i64)>> {
+        sync::allocations_of(&self.pool, device).await
+    }
+
+    async fn sync_conflicts(&self, limit: u32) -> StoreResult<Vec<crate::SyncConflict>> {
+        sync::sync_conflicts(&self.pool, limit).await
+    }
+
+    async fn apply_downloaded(&self, _changes: &[OutboxEntry]) -> StoreResult<u32> {
+        Err(device_only())
+    }
+
+    async fn record_grant(
+        &self,
+        _id: Uuid,
+        _quota: QuotaId,
+        _units: i64,
+        _confirmed: bool,
+        _now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        Err(device_only())
+    }
+
+    async fn unconfirmed_returns(&self) -> StoreResult<Vec<(Uuid, QuotaId, i64)>> {
+        Err(device_only())
+    }
+
+    async fn spare_units(&self, _quota: QuotaId) -> StoreResult<i64> {
+        Err(device_only())
+    }
+
+    async fn sync_value(&self, _key: &str) -> StoreResult<Option<String>> {
+        Err(device_only())
+    }
+
+    async fn set_sync_value(&self, _key: &str, _value: &str) -> StoreResult<()> {
+        Err(device_only())
+    }
+
     async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         sqlx::query("select * from audit_log order by at desc, id desc limit $1")
             .bind(i64::from(limit.clamp(1, MAX_LIST)))
@@ -1461,4 +1519,69 @@ impl Store for PgStore {
             .map(rows::outbox_entry)
             .collect()
     }
+
+    // ---- devices, pairing codes and bearer tokens (postgres/devices.rs)
+
+    async fn create_pairing_code(
+        &self,
+        code: &crate::PairingCodeRecord,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.devices_create_pairing_code(code, change).await
+    }
+    async fn pairing_code(
+        &self,
+        code_hash: &admit_core::device::SecretHash,
+    ) -> StoreResult<Option<crate::PairingCodeRecord>> {
+        self.devices_pairing_code(code_hash).await
+    }
+    async fn pair_device(&self, pairing: &crate::NewPairing) -> StoreResult<()> {
+        self.devices_pair_device(pairing).await
+    }
+    async fn get_device(&self, id: DeviceId) -> StoreResult<admit_core::device::Device> {
+        self.devices_get_device(id).await
+    }
+    async fn list_devices(&self) -> StoreResult<Vec<admit_core::device::Device>> {
+        self.devices_list_devices().await
+    }
+    async fn revoke_device(
+        &self,
+        device: &admit_core::device::Device,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.devices_revoke_device(device, expected_version, change)
+            .await
+    }
+    async fn touch_device(&self, id: DeviceId, at: DateTime<Utc>) -> StoreResult<()> {
+        self.devices_touch_device(id, at).await
+    }
+    async fn create_api_token(&self, token: &crate::ApiToken, change: &Change) -> StoreResult<()> {
+        self.devices_create_api_token(token, change).await
+    }
+    async fn token_holder(
+        &self,
+        token_hash: &admit_core::device::SecretHash,
+    ) -> StoreResult<Option<crate::TokenHolder>> {
+        self.devices_token_holder(token_hash).await
+    }
+    async fn revoke_api_token(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+        change: &Change,
+    ) -> StoreResult<bool> {
+        self.devices_revoke_api_token(id, at, change).await
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        self.devices_ping().await
+    }
+}
+
+/// What the server's store answers when asked to act as a syncing device: devices keep
+/// their own SQLite file (desktops sharing one PostgreSQL need no sync).
+fn device_only() -> StoreError {
+    StoreError::Other(
+        "a syncing device keeps its own SQLite store; PostgreSQL does not sync to a server".into(),
+    )
 }

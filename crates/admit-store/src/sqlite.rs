@@ -46,8 +46,10 @@ use crate::{
 };
 
 mod commerce;
+mod devices;
 mod door;
 mod report;
+mod sync;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -1639,6 +1641,101 @@ impl Store for SqliteStore {
         self.write(move |c| import_tx(c, &sales)).await
     }
 
+    async fn changes_since(&self, cursor: &str, limit: u32) -> StoreResult<crate::ChangePage> {
+        let after: i64 = if cursor.is_empty() {
+            0
+        } else {
+            cursor.parse().map_err(|_| StoreError::NotFound {
+                entity: "sync cursor",
+            })?
+        };
+        let rows = self.list_outbox(after, limit.saturating_add(1)).await?;
+        let more = rows.len() > limit as usize;
+        let rows = &rows[..rows.len().min(limit as usize)];
+        Ok(crate::ChangePage {
+            next_cursor: rows
+                .last()
+                .map_or_else(|| cursor.to_string(), |(seq, _)| seq.to_string()),
+            changes: rows.iter().map(|(_, e)| e.clone()).collect(),
+            more,
+            // One writer: a row is in the outbox only once committed, in commit order.
+            held_back: false,
+        })
+    }
+
+    async fn apply_upload(
+        &self,
+        _device: DeviceId,
+        _entries: &[OutboxEntry],
+        _now: DateTime<Utc>,
+    ) -> StoreResult<Vec<crate::UploadOutcome>> {
+        Err(server_only())
+    }
+
+    async fn move_allocation(&self, _m: &crate::AllocationMove) -> StoreResult<i64> {
+        Err(server_only())
+    }
+
+    async fn allocations_of(&self, _device: DeviceId) -> StoreResult<Vec<(QuotaId, i64)>> {
+        Err(server_only())
+    }
+
+    async fn sync_conflicts(&self, _limit: u32) -> StoreResult<Vec<crate::SyncConflict>> {
+        Err(server_only())
+    }
+
+    async fn apply_downloaded(&self, changes: &[OutboxEntry]) -> StoreResult<u32> {
+        let changes = changes.to_vec();
+        self.write(move |c| sync::apply_downloaded(c, &changes))
+            .await
+    }
+
+    async fn record_grant(
+        &self,
+        id: Uuid,
+        quota: QuotaId,
+        units: i64,
+        confirmed: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.write(move |c| sync::record_grant(c, id, quota, units, confirmed, now))
+            .await
+    }
+
+    async fn unconfirmed_returns(&self) -> StoreResult<Vec<(Uuid, QuotaId, i64)>> {
+        self.write(sync::unconfirmed_returns).await
+    }
+
+    async fn spare_units(&self, quota: QuotaId) -> StoreResult<i64> {
+        sqlx::query_scalar("select size - taken from quotas where id = $1")
+            .bind(quota.0)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "quota" })
+    }
+
+    async fn sync_value(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("select value from sync_state where key = $1")
+                .bind(key)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    async fn set_sync_value(&self, key: &str, value: &str) -> StoreResult<()> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.write(move |c| {
+            c.prepare_cached(
+                "insert into sync_state (key, value) values (?1, ?2)
+                 on conflict (key) do update set value = excluded.value",
+            )?
+            .execute(params![key, value])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         sqlx::query("select * from audit_log order by at desc, id desc limit $1")
             .bind(limit.clamp(1, 10_000) as i64)
@@ -1685,6 +1782,63 @@ impl Store for SqliteStore {
                 ))
             })
             .collect()
+    }
+
+    // ---- devices, pairing codes and bearer tokens (sqlite/devices.rs)
+
+    async fn create_pairing_code(
+        &self,
+        code: &crate::PairingCodeRecord,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.devices_create_pairing_code(code, change).await
+    }
+    async fn pairing_code(
+        &self,
+        code_hash: &admit_core::device::SecretHash,
+    ) -> StoreResult<Option<crate::PairingCodeRecord>> {
+        self.devices_pairing_code(code_hash).await
+    }
+    async fn pair_device(&self, pairing: &crate::NewPairing) -> StoreResult<()> {
+        self.devices_pair_device(pairing).await
+    }
+    async fn get_device(&self, id: DeviceId) -> StoreResult<admit_core::device::Device> {
+        self.devices_get_device(id).await
+    }
+    async fn list_devices(&self) -> StoreResult<Vec<admit_core::device::Device>> {
+        self.devices_list_devices().await
+    }
+    async fn revoke_device(
+        &self,
+        device: &admit_core::device::Device,
+        expected_version: i64,
+        change: &Change,
+    ) -> StoreResult<()> {
+        self.devices_revoke_device(device, expected_version, change)
+            .await
+    }
+    async fn touch_device(&self, id: DeviceId, at: DateTime<Utc>) -> StoreResult<()> {
+        self.devices_touch_device(id, at).await
+    }
+    async fn create_api_token(&self, token: &crate::ApiToken, change: &Change) -> StoreResult<()> {
+        self.devices_create_api_token(token, change).await
+    }
+    async fn token_holder(
+        &self,
+        token_hash: &admit_core::device::SecretHash,
+    ) -> StoreResult<Option<crate::TokenHolder>> {
+        self.devices_token_holder(token_hash).await
+    }
+    async fn revoke_api_token(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+        change: &Change,
+    ) -> StoreResult<bool> {
+        self.devices_revoke_api_token(id, at, change).await
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        self.devices_ping().await
     }
 }
 
@@ -1860,4 +2014,9 @@ fn sell_tx(c: &Connection, sale: &NewSale) -> StoreResult<()> {
         commerce::insert_mail(c, mail)?;
     }
     write_change(c, &sale.change)
+}
+
+/// What a store answers when asked to act as a server it is not.
+fn server_only() -> StoreError {
+    StoreError::Other("only an Admit server's PostgreSQL store does this".into())
 }

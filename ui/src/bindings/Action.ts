@@ -3,4 +3,4 @@
 /**
  * Every user action that a role check guards. The use-case layer names one per function.
  */
-export type Action = "manage_users" | "view_users" | "manage_categories" | "manage_events" | "publish_event" | "cancel_event" | "view_events" | "manage_ticket_types" | "manage_quotas" | "view_availability" | "hold" | "sell" | "cancel_order" | "view_orders" | "view_audit" | "manage_checkin_lists" | "issue_tickets" | "block_tickets" | "redeem" | "view_reports" | "export_data" | "import_orders" | "view_shift_report" | "manage_coupons" | "use_waitlist" | "take_payment" | "refund" | "run_shift" | "send_mail" | "configure_mail";
+export type Action = "manage_users" | "view_users" | "manage_categories" | "manage_events" | "publish_event" | "cancel_event" | "view_events" | "manage_ticket_types" | "manage_quotas" | "view_availability" | "hold" | "sell" | "cancel_order" | "view_orders" | "view_audit" | "manage_checkin_lists" | "issue_tickets" | "block_tickets" | "redeem" | "view_reports" | "export_data" | "import_orders" | "view_shift_report" | "manage_coupons" | "use_waitlist" | "take_payment" | "refund" | "run_shift" | "send_mail" | "configure_mail" | "manage_devices";
