@@ -314,10 +314,23 @@ impl Device {
         }
     }
 
+    /// One round, tried again after a transient failure (a busy server), as the desktop's
+    /// background loop does.
     async fn sync(&self) -> admit_sync::SyncReport {
-        let r = self.sync.sync_once().await.unwrap();
-        self.admit.forget_cached();
-        r
+        let mut tries = 0;
+        loop {
+            match self.sync.sync_once().await {
+                Ok(r) => {
+                    self.admit.forget_cached();
+                    return r;
+                }
+                Err(e) if e.is_transient() && tries < 5 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                }
+                Err(e) => panic!("sync failed: {e}"),
+            }
+        }
     }
 
     /// Sell one ticket here; its secret, or `None` when the device holds no unit.
@@ -654,4 +667,131 @@ async fn lost_answers_duplicate_and_reordered_uploads_apply_once() {
         .await
         .unwrap();
     assert_eq!(on_server.tickets.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kiosk_offline_for_a_day_with_5000_scans_catches_up() {
+    let server = Server::start().await;
+    let (event, tt, _, single_list) = server.event(200).await;
+    let (a, s, now) = (&server.admit, &server.owner, Utc::now());
+    // In and out all day: a list that lets people back in.
+    let list = a
+        .create_checkin_list(
+            s,
+            &CheckinListInput {
+                event_id: event.id.to_string(),
+                name: "Day passes".into(),
+                allow_entry_after_exit: true,
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let mut secrets = Vec::new();
+    for _ in 0..10 {
+        let order = a
+            .sell(
+                s,
+                &SaleInput {
+                    event_id: event.id.to_string(),
+                    lines: vec![LineInput {
+                        ticket_type_id: tt.id.to_string(),
+                        quantity: 10,
+                        attendee_names: vec![],
+                    }],
+                    payment_method: "cash".into(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        for t in &order.tickets {
+            secrets.push(
+                a.ticket_secret(s, &t.id.to_string(), now)
+                    .await
+                    .unwrap()
+                    .secret,
+            );
+        }
+    }
+    let kiosk = Device::new(&server, "kiosk", "door", 0).await;
+    kiosk.sync().await;
+    kiosk.link.set(Mode::Down);
+
+    // A day offline: each of 100 people goes in and out 25 times, the scans spread over 24
+    // hours, with the kiosk's clock ten minutes fast.
+    let skew = Duration::minutes(10);
+    let start = now - Duration::hours(24);
+    let mut refused = 0;
+    for i in 0..5000usize {
+        let person = i % 100;
+        let round = i / 100;
+        let at = start + Duration::seconds(i as i64 * 17) + skew;
+        let answer = kiosk
+            .admit
+            .redeem(
+                &kiosk.staff,
+                &RedeemInput {
+                    raw: secrets[person].clone(),
+                    list_id: list.clone(),
+                    direction: Some(if round % 2 == 0 { "entry" } else { "exit" }.into()),
+                    gate: Some("Kiosk".into()),
+                    nonce: format!("kiosk-{i}"),
+                    at: Some(at.to_rfc3339()),
+                    force: false,
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        refused += usize::from(!answer.ok);
+    }
+    assert_eq!(refused, 0);
+    let local = kiosk
+        .admit
+        .checkin_counts(&kiosk.staff, &list)
+        .await
+        .unwrap();
+
+    kiosk.link.set(Mode::Up);
+    let report = kiosk.sync().await;
+    assert!(report.uploaded >= 5000, "{report:?}");
+    assert_eq!(report.conflicts, 0);
+    let list_id = admit_core::CheckinListId::parse("list", &list).unwrap();
+    let on_server = server
+        .admit
+        .store()
+        .list_scans(list_id, None, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(on_server.len(), 5000);
+    assert!(on_server.iter().all(|s| s.counted && !s.forced));
+    assert_eq!(
+        server
+            .admit
+            .checkin_counts(&server.owner, &list)
+            .await
+            .unwrap(),
+        local
+    );
+    // Sent again, nothing changes.
+    kiosk.store.set_sync_value("upload_seq", "0").await.unwrap();
+    let again = kiosk.sync().await;
+    assert_eq!(again.conflicts, 0);
+    assert!(again.duplicates >= 5000, "{again:?}");
+    assert_eq!(
+        server
+            .admit
+            .store()
+            .list_scans(list_id, None, 10_000)
+            .await
+            .unwrap()
+            .len(),
+        5000
+    );
+    let _ = single_list;
 }
