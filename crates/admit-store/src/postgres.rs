@@ -10,8 +10,11 @@
 //! unnest(…)` per table, and the statement that locks quotas comes last, so the hot rows stay
 //! locked only for it and the commit. The common sale (no hold to consume, no overdue hold to
 //! sweep, no coupon, waiting-list offer or mail) is a single autocommitted statement that does
-//! all of that (`postgres/sale.rs`).
+//! all of that (`postgres/sale.rs`), and concurrent common sales of a quota share one: while a
+//! statement holding the quota is in flight the next ones wait, and one statement then sells
+//! them all with one commit (`postgres/batch.rs`).
 
+mod batch;
 mod commerce;
 mod devices;
 mod door;
@@ -48,15 +51,17 @@ use crate::{
     SalesBucket, ScanAttempt, ScanOutcome, ScanRecord, ShiftQuery, ShiftRow, Store, StoreError,
     StoreResult,
 };
+use batch::{Plain, PlainSales};
 use rows::int4;
-use sale::{quick_path_applies, quick_sale, QuickSale};
+use sale::{quick_path_applies, sell_plain, QuickSale};
 use stock::{move_stock, StockMove, Sweep};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// Enough to keep many quotas' sales in flight at once while a commit waits for its flush;
-/// one hot quota is bounded separately ([`WRITERS_PER_STRIPE`]).
-const MAX_CONNECTIONS: u32 = 32;
+/// one hot quota is bounded separately ([`WRITERS_PER_STRIPE`]). Common sales use a pool of
+/// their own on top (`postgres/batch.rs`, [`batch::LANES`] connections): 32 in all.
+const MAX_CONNECTIONS: u32 = 32 - batch::LANES as u32;
 /// How long a caller waits for a free connection; also the budget for retrying a transaction.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attempts at a transaction that keeps failing with a serialization failure or deadlock.
@@ -77,6 +82,8 @@ const MAX_LIST: u32 = 10_000;
 pub struct PgStore {
     pool: PgPool,
     stock_writers: Vec<Semaphore>,
+    /// Group commit of common sales (`postgres/batch.rs`).
+    plain: PlainSales,
 }
 
 impl PgStore {
@@ -90,10 +97,11 @@ impl PgStore {
             // sqlx pings every connection as it goes back to the pool; pinging again on the
             // way out would add a round trip to every sale.
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(PgStore {
+            plain: PlainSales::new(&options),
             pool,
             stock_writers: (0..STRIPES)
                 .map(|_| Semaphore::new(WRITERS_PER_STRIPE))
@@ -931,14 +939,25 @@ impl Store for PgStore {
     }
 
     async fn sell(&self, sale: &NewSale) -> StoreResult<()> {
+        // The common sale: one autocommitted statement, shared with the common sales that
+        // wait for the same quotas meanwhile (`postgres/sale.rs`, `postgres/batch.rs`).
+        let mut quick = quick_path_applies(sale);
+        if quick {
+            match self.plain.sell(sale).await {
+                Plain::Sold => return Ok(()),
+                // The statement declined this sale alone: the general path decides.
+                Plain::Declined { alone: true } => quick = false,
+                // Declined or failed with others: try it alone.
+                Plain::Declined { alone: false } => {}
+            }
+        }
         self.stock_write(
             "sell",
             sale.demand.iter().map(|d| d.0),
             move || async move {
-                // The common sale: one autocommitted statement (`postgres/sale.rs`).
-                if quick_path_applies(sale) {
+                if quick {
                     let mut conn = self.pool.acquire().await?;
-                    match quick_sale(&mut conn, sale, sale.order.meta.created_at).await? {
+                    match sell_plain(&mut conn, std::slice::from_ref(sale)).await? {
                         QuickSale::Sold => return Ok(()),
                         QuickSale::Declined => {}
                     }

@@ -10,9 +10,12 @@
 //!
 //! The writer talks to SQLite through rusqlite on its own OS thread (see [`writer_thread`]),
 //! with every statement prepared once and cached, so a write costs SQLite's own work and
-//! little else. Durability is `synchronous=FULL` (see [`options`]).
+//! little else. Durability is `synchronous=FULL`, except for scans, which commit with
+//! `synchronous=NORMAL` and which a WAL keeper thread beside the writer makes durable within
+//! milliseconds (see `sqlite/durable.rs`).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -48,8 +51,13 @@ use crate::{
 mod commerce;
 mod devices;
 mod door;
+mod durable;
 mod report;
 mod sync;
+#[cfg(test)]
+mod tests;
+
+use durable::{Durability, Durable, WalFlush};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -65,6 +73,8 @@ type JobFn<T> = Box<dyn FnOnce(&Connection) -> StoreResult<T> + Send>;
 
 /// A queued write with its type erased so one channel carries them all.
 trait Job: Send {
+    /// How its commit must be made durable.
+    fn durability(&self) -> Durability;
     /// Run the job's statements; true when it succeeded.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Answer the caller once the batch's fate is known.
@@ -72,12 +82,17 @@ trait Job: Send {
 }
 
 struct TypedJob<T> {
+    durability: Durability,
     f: Option<JobFn<T>>,
     result: Option<StoreResult<T>>,
     reply: oneshot::Sender<StoreResult<T>>,
 }
 
 impl<T: Send + 'static> Job for TypedJob<T> {
+    fn durability(&self) -> Durability {
+        self.durability
+    }
+
     fn run(&mut self, conn: &Connection) -> bool {
         let Some(f) = self.f.take() else { return false };
         let r = f(conn);
@@ -101,20 +116,21 @@ impl<T: Send + 'static> Job for TypedJob<T> {
 pub struct SqliteStore {
     read: SqlitePool,
     writer: mpsc::Sender<Box<dyn Job>>,
+    /// Shared with the writer and its WAL keeper.
+    #[cfg_attr(not(test), allow(dead_code))]
+    durable: Arc<Durable>,
 }
 
-/// Durability: `synchronous=FULL` in WAL mode, on the writer and everywhere else.
+/// Durability: `synchronous=FULL` in WAL mode, on the writer and everywhere else, except for
+/// the writer's scan batches (see [`Durability`]).
 ///
-/// A sale takes money and a scan admits a person; the caller is told either only after the
-/// `COMMIT`, and FULL makes that `COMMIT` wait for the WAL's fsync, so what a caller was told
-/// survives power loss and an OS crash, not only a crash of the app. NORMAL would skip that
-/// fsync and lose the last commits (up to a checkpoint's worth, ~1000 pages: hundreds of scans
-/// or sales) on power loss, silently: the money taken, or the record that a ticket was used and
-/// may not be used again. FULL's cost is one fsync per transaction, and the group commit shares
-/// it among every write queued meanwhile, so concurrent buyers and doors pay a fraction of it
-/// each. A single door scanning serially pays it whole (0.15–0.25 ms on the disks measured),
-/// which still leaves it thousands of scans per second, far beyond what one person with a
-/// scanner can present.
+/// A sale takes money; the caller is told only after the `COMMIT`, and FULL makes that
+/// `COMMIT` wait for the WAL's fsync, so what a caller was told survives power loss and an OS
+/// crash, not only a crash of the app. NORMAL would skip that fsync and lose the last commits
+/// (up to a checkpoint's worth, ~1000 pages) on power loss, silently. FULL's cost is one fsync
+/// per transaction, and the group commit shares it among every write queued meanwhile, so
+/// concurrent buyers pay a fraction of it each. Scans commit with NORMAL and the WAL keeper
+/// bounds what a power loss can take back to a few milliseconds of scans.
 fn options(path: &str) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
@@ -127,15 +143,33 @@ fn options(path: &str) -> SqliteConnectOptions {
         .disable_statement_logging()
 }
 
-/// The writer's own connection, with the same settings as [`options`].
-fn open_writer(path: &str) -> StoreResult<Connection> {
+/// The writer's own connection, with the same settings as [`options`], and in WAL mode the
+/// keeper thread that flushes and checkpoints its WAL (`sqlite/durable.rs`).
+fn open_writer(
+    path: &str,
+    durable: &Arc<Durable>,
+) -> StoreResult<(Connection, Option<std::thread::JoinHandle<()>>)> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.execute_batch(
         "pragma journal_mode = wal; pragma synchronous = full; pragma foreign_keys = on;",
     )?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    Ok(conn)
+    let Some(flush) = WalFlush::of(&conn)? else {
+        return Ok((conn, None));
+    };
+    let keeper_conn = durable::open_keeper(path)?;
+    conn.execute_batch(&format!(
+        "pragma wal_autocheckpoint = {};",
+        durable::WRITER_AUTOCHECKPOINT
+    ))?;
+    let shared = durable.clone();
+    let keeper = std::thread::Builder::new()
+        .name("admit-sqlite-wal".into())
+        .spawn(move || durable::keep_wal(shared, flush, keeper_conn))
+        .map_err(|e| StoreError::Other(format!("cannot start the WAL keeper: {e}")))?;
+    durable.enable_flush();
+    Ok((conn, Some(keeper)))
 }
 
 impl SqliteStore {
@@ -158,12 +192,18 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel(4096);
         let (ready, opened) = oneshot::channel();
         let path = path.to_string();
+        let durable = Durable::new();
+        let shared = durable.clone();
         std::thread::Builder::new()
             .name("admit-sqlite-writer".into())
-            .spawn(move || match open_writer(&path) {
-                Ok(conn) => {
+            .spawn(move || match open_writer(&path, &shared) {
+                Ok((conn, keeper)) => {
                     let _ = ready.send(Ok(()));
-                    writer_thread(conn, rx);
+                    writer_thread(conn, &shared, rx);
+                    shared.close();
+                    if let Some(k) = keeper {
+                        let _ = k.join();
+                    }
                 }
                 Err(e) => {
                     let _ = ready.send(Err(e));
@@ -173,7 +213,11 @@ impl SqliteStore {
         opened
             .await
             .map_err(|_| StoreError::Other("the database writer has stopped".into()))??;
-        Ok(SqliteStore { read, writer: tx })
+        Ok(SqliteStore {
+            read,
+            writer: tx,
+            durable,
+        })
     }
 
     /// A read-only pool on the same file, for tests and reports.
@@ -181,13 +225,23 @@ impl SqliteStore {
         &self.read
     }
 
+    /// Run `f` in the writer's transaction, committed with `synchronous=FULL`.
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.write_as(Durability::Full, f).await
+    }
+
+    async fn write_as<T, F>(&self, durability: Durability, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = TypedJob {
+            durability,
             f: Some(Box::new(f)),
             result: None,
             reply,
@@ -207,8 +261,12 @@ impl SqliteStore {
 /// connection against 23,000 for rusqlite on the same file); here a job's statements run
 /// back to back on the thread that owns the connection, and the only hops left are one
 /// queue in and one answer out per job. It ends when the store (the last sender) is dropped.
-fn writer_thread(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
+///
+/// Before each transaction it sets `synchronous` for the kind of batch (`durable.rs`), and
+/// after it tells the keeper what was committed.
+fn writer_thread(conn: Connection, durable: &Durable, mut rx: mpsc::Receiver<Box<dyn Job>>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    let mut current = Durability::Full;
     while let Some(job) = rx.blocking_recv() {
         batch.push(job);
         while batch.len() < MAX_BATCH {
@@ -217,9 +275,23 @@ fn writer_thread(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
+        let durability = durable.of_batch(batch.iter().all(|j| j.durability() == Durability::Scan));
+        let changes = conn.total_changes();
         // A job that panics must not take the writer (and every later write) down with it.
-        let commit = match catch_unwind(AssertUnwindSafe(|| run_batch(&conn, &mut batch))) {
-            Ok(commit) => commit,
+        let commit = match catch_unwind(AssertUnwindSafe(|| {
+            if current != durability {
+                conn.execute_batch(durability.pragma())?;
+                current = durability;
+            }
+            run_batch(&conn, &mut batch)
+        })) {
+            Ok(Ok(committed)) => {
+                if committed {
+                    durable.committed(durability, conn.total_changes() != changes);
+                }
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e),
             Err(_) => {
                 let _ = conn.execute_batch("rollback");
                 Err(StoreError::Other("a write failed unexpectedly".into()))
@@ -232,8 +304,8 @@ fn writer_thread(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
 }
 
 /// Run a batch in one `BEGIN IMMEDIATE` transaction, each job of several in its own savepoint
-/// so that a failing job takes back only its own statements.
-fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+/// so that a failing job takes back only its own statements. True when it ended in `COMMIT`.
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<bool, StoreError> {
     let single = batch.len() == 1;
     conn.execute_batch("begin immediate")?;
     let step = |conn: &Connection, job: &mut Box<dyn Job>| -> Result<bool, StoreError> {
@@ -253,7 +325,7 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreE
             Ok(false) => {
                 // A lone job's own error answers it; nothing of it may stay.
                 conn.execute_batch("rollback")?;
-                return Ok(());
+                return Ok(false);
             }
             Err(e) => {
                 let _ = conn.execute_batch("rollback");
@@ -265,7 +337,7 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreE
         let _ = conn.execute_batch("rollback");
         return Err(e.into());
     }
-    Ok(())
+    Ok(true)
 }
 
 // ---- value conversions
@@ -1438,7 +1510,8 @@ impl Store for SqliteStore {
 
     async fn redeem(&self, attempt: &ScanAttempt, decide: Decide) -> StoreResult<ScanOutcome> {
         let a = attempt.clone();
-        self.write(move |c| door::redeem(c, &a, &decide)).await
+        self.write_as(Durability::Scan, move |c| door::redeem(c, &a, &decide))
+            .await
     }
 
     async fn list_scans(

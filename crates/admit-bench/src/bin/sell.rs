@@ -10,9 +10,20 @@
 //! * `raw-gc` (SQLite only) – the same bare statements through one writer task with group
 //!   commit (up to 32 sales per `begin immediate` transaction, each answered after the commit):
 //!   the form MEASURED.md found fastest on SQLite, and the one the store's writer follows.
+//! * `raw-same` (PostgreSQL only) – the same work as a sale, bare: one statement per sale, sent
+//!   directly with sqlx over a pool of as many connections as there are buyers, that takes the
+//!   unit with the conditional update and inserts exactly the rows `ours` writes (the order,
+//!   its ticket, the ticket–quota link, the audit entry and the two outbox rows, with the same
+//!   values and JSON) into the store's own schema, with its indexes, keys and checks.
 //! * `ours` – the whole use case, `Admit::sell` (one ticket per sale, paid cash) on a store from
 //!   `admit_store::open`: validation, the catalogue reads, the stock plan, order, ticket, audit
 //!   and outbox rows in one transaction.
+//!
+//! The target, ours ≥ 0.7 × the raw database limit for the same work, is judged on PostgreSQL
+//! against `raw-same`: a sale writes seven rows over five tables and fifteen indexes, and `raw`
+//! writes one row into a table with one index, so `ours/raw` measures the schema as much as
+//! the code. `ours/raw` stays printed beside it, as before, and the last lines give the lowest
+//! of each.
 //!
 //! Each kind gets four slices per cell (0.1 s warm-up, then 0.45 s measured), the kinds taking
 //! turns, so a burst of load from elsewhere on a shared machine hits them alike; `--quick` gives
@@ -329,6 +340,7 @@ async fn slice(buyers: usize, warm: Duration, measure: Duration, sale: &SaleFn) 
 enum Kind {
     Raw,
     RawGc,
+    RawSame,
     Ours,
 }
 
@@ -337,6 +349,7 @@ impl Kind {
         match self {
             Kind::Raw => "raw",
             Kind::RawGc => "raw-gc",
+            Kind::RawSame => "raw-same",
             Kind::Ours => "ours",
         }
     }
@@ -353,15 +366,28 @@ enum Target {
 enum Closer {
     None,
     SqlitePool(SqlitePool),
-    PgPool(PgPool),
     /// The raw group-commit writer; it stops when the last sender (in the sale) is dropped.
     Writer(tokio::task::JoinHandle<()>),
+}
+
+/// How a kind sells.
+enum Seller {
+    /// The same seller for every slice.
+    Fixed(SaleFn),
+    /// A PostgreSQL pool of one connection per buyer, connected before each slice and closed
+    /// after it: two such pools of 64 kept open together would pass the server's connection
+    /// limit.
+    PgPerSlice {
+        url: String,
+        buyers: usize,
+        make: Arc<dyn Fn(PgPool) -> SaleFn + Send + Sync>,
+    },
 }
 
 /// One kind of seller in a cell, ready to run slices.
 struct Contender {
     kind: Kind,
-    sale: SaleFn,
+    sale: Seller,
     tally: Tally,
     closer: Closer,
     sql: Sql,
@@ -369,6 +395,28 @@ struct Contender {
 }
 
 impl Contender {
+    /// One slice of sales (see [`slice`]), added to the tally.
+    async fn run_slice(&mut self, buyers: usize, opts: &Opts) -> anyhow::Result<()> {
+        let t = match &self.sale {
+            Seller::Fixed(sale) => slice(buyers, opts.warm, opts.slice, sale).await,
+            Seller::PgPerSlice { url, buyers, make } => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(*buyers as u32)
+                    .min_connections(*buyers as u32)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await?;
+                let sale = make(pool.clone());
+                let t = slice(*buyers, opts.warm, opts.slice, &sale).await;
+                drop(sale);
+                pool.close().await;
+                t
+            }
+        };
+        self.tally.add(t);
+        Ok(())
+    }
+
     /// Stop the seller and check the database.
     async fn finish(self) -> anyhow::Result<Cell> {
         let Contender {
@@ -383,7 +431,6 @@ impl Contender {
         match closer {
             Closer::None => {}
             Closer::SqlitePool(p) => p.close().await,
-            Closer::PgPool(p) => p.close().await,
             Closer::Writer(w) => w.await?,
         }
         let check = match target {
@@ -686,24 +733,31 @@ impl RawDb {
             });
             (Kind::Raw, sale, Closer::SqlitePool(pool))
         } else {
-            let url = self.pg_url.as_deref().unwrap_or_default();
-            let pool = PgPoolOptions::new()
-                .max_connections(buyers as u32)
-                .min_connections(buyers as u32)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect(url)
-                .await?;
-            let p = pool.clone();
-            let sale = sale_fn(move |b, i| {
-                let p = p.clone();
-                let q = lo + pick(b, i, n) as i32;
-                async move { raw_pg_sale(&p, q).await }
+            let url = self.pg_url.clone().unwrap_or_default();
+            let make = move |p: PgPool| {
+                sale_fn(move |b, i| {
+                    let p = p.clone();
+                    let q = lo + pick(b, i, n) as i32;
+                    async move { raw_pg_sale(&p, q).await }
+                })
+            };
+            let sale = Seller::PgPerSlice {
+                url,
+                buyers,
+                make: Arc::new(make),
+            };
+            return Ok(Contender {
+                kind: Kind::Raw,
+                sale,
+                tally: Tally::default(),
+                closer: Closer::None,
+                sql: self.sql.clone(),
+                target: Target::Raw(lo, hi),
             });
-            (Kind::Raw, sale, Closer::PgPool(pool))
         };
         Ok(Contender {
             kind,
-            sale,
+            sale: Seller::Fixed(sale),
             tally: Tally::default(),
             closer,
             sql: self.sql.clone(),
@@ -831,6 +885,8 @@ struct Ours {
     session: Arc<Session>,
     sql: Sql,
     events: usize,
+    /// PostgreSQL: the store's database, for `raw-same`.
+    pg_url: Option<String>,
 }
 
 /// A published event for one cell, with its sale inputs (one per ticket type).
@@ -869,6 +925,9 @@ impl Ours {
             session: Arc::new(session),
             sql,
             events: 0,
+            pg_url: location
+                .starts_with("postgres")
+                .then(|| location.to_string()),
         })
     }
 
@@ -964,7 +1023,51 @@ impl Ours {
         });
         Ok(Contender {
             kind: Kind::Ours,
-            sale,
+            sale: Seller::Fixed(sale),
+            tally: Tally::default(),
+            closer: Closer::None,
+            sql: self.sql.clone(),
+            target: Target::Event(ev.id),
+        })
+    }
+
+    /// The same rows as a sale, by bare SQL in one statement per sale, into the store's schema
+    /// (PostgreSQL), on a fresh event of `shape`.
+    async fn prepare_raw_same(&mut self, shape: Shape, buyers: usize) -> anyhow::Result<Contender> {
+        let ev = self.event(shape).await?;
+        let url = self.pg_url.clone().context("raw-same needs PostgreSQL")?;
+        let quotas = self.admit.store().list_quotas(ev.id).await?;
+        let types: Vec<(TicketTypeId, uuid::Uuid)> = ev
+            .types
+            .iter()
+            .map(|t| {
+                let q = quotas
+                    .iter()
+                    .find(|q| q.quota.ticket_type_ids.contains(t))
+                    .map(|q| q.quota.id.0)
+                    .context("a type without its quota")?;
+                Ok((*t, q))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let types = Arc::new(types);
+        let (user, event_id) = (self.session.user.id, ev.id);
+        let make = move |p: PgPool| {
+            let types = types.clone();
+            sale_fn(move |b, i| {
+                let (p, types) = (p.clone(), types.clone());
+                async move {
+                    let (tt, quota) = types[pick(b, i, types.len())];
+                    raw_same_sale(&p, event_id, tt, quota, user).await
+                }
+            })
+        };
+        Ok(Contender {
+            kind: Kind::RawSame,
+            sale: Seller::PgPerSlice {
+                url,
+                buyers,
+                make: Arc::new(make),
+            },
             tally: Tally::default(),
             closer: Closer::None,
             sql: self.sql.clone(),
@@ -1035,6 +1138,144 @@ impl Ours {
         }
         Ok(())
     }
+}
+
+/// One ticket of `tt` (under `quota` alone), the rows `Admit::sell` writes for a one-ticket
+/// cash sale, in one statement: the conditional update and, only if it took the unit, the
+/// order, the ticket, its quota link, the audit entry and the outbox rows of order and ticket.
+const RAW_SAME_SALE: &str = "
+with u as (
+    update quotas set taken = taken + 1
+    where id = $1 and taken + 1 <= size
+    returning id
+),
+o as (
+    insert into orders (id, code, event_id, buyer_name, buyer_email, channel, payment_method,
+                        status, total_minor, currency, created_by, device_id, created_at,
+                        updated_at, version, coupon_id, discount_minor, payment_due, paid_at,
+                        paid_by, paid_device, tendered_minor, payment_note)
+    select $2, $3, $4, null, null, 'box_office', 'cash', 'paid', $5, 'EUR', $6, null, $7, $7, 1,
+           null, 0, null, $7, $6, null, null, null
+    from u
+),
+t as (
+    insert into tickets (id, order_id, event_id, ticket_type_id, price_minor, currency,
+                         attendee_name, status, created_at, updated_at, version)
+    select $8, $2, $4, $9, $5, 'EUR', null, 'valid', $7, $7, 1 from u
+),
+l as (
+    insert into ticket_quotas (ticket_id, quota_id) select $8, id from u
+),
+a as (
+    insert into audit_log (id, at, user_id, device_id, action, entity, entity_id, detail)
+    select $10, $7, $6, null, 'order.sell', 'order', $2, $11 from u
+),
+x as (
+    insert into outbox (id, at, entity, entity_id, version, payload)
+    select v.id, $7, v.entity, v.entity_id, 1, v.payload
+    from u, (values ($12::uuid, 'order', $2::uuid, $13::jsonb),
+                    ($14::uuid, 'ticket', $8::uuid, $15::jsonb)) as v (id, entity, entity_id, payload)
+)
+select count(*) from u
+";
+
+async fn raw_same_sale(
+    pool: &PgPool,
+    event_id: EventId,
+    tt: TicketTypeId,
+    quota: uuid::Uuid,
+    user: admit_core::UserId,
+) -> anyhow::Result<()> {
+    // A clash of random order codes draws another, as `Admit::sell` does.
+    for _ in 0..3 {
+        match raw_same_sale_once(pool, event_id, tt, quota, user).await {
+            Err(e)
+                if e.downcast_ref::<sqlx::Error>().is_some_and(|e| {
+                    e.as_database_error()
+                        .and_then(|d| d.constraint())
+                        .is_some_and(|c| c == "orders_code_key")
+                }) => {}
+            other => return other,
+        }
+    }
+    raw_same_sale_once(pool, event_id, tt, quota, user).await
+}
+
+async fn raw_same_sale_once(
+    pool: &PgPool,
+    event_id: EventId,
+    tt: TicketTypeId,
+    quota: uuid::Uuid,
+    user: admit_core::UserId,
+) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let price = admit_core::Money {
+        minor: 2000,
+        currency: admit_core::Currency::parse("currency", "EUR")?,
+    };
+    let order_id = OrderId::new(now);
+    let ticket = Ticket {
+        id: TicketId::new(now),
+        order_id,
+        event_id,
+        ticket_type_id: tt,
+        price,
+        attendee_name: None,
+        status: TicketStatus::Valid,
+        meta: Meta::new(now),
+    };
+    let order = Order {
+        id: order_id,
+        code: OrderCode::generate(),
+        event_id,
+        buyer_name: None,
+        buyer_email: None,
+        channel: Channel::BoxOffice,
+        payment_method: PaymentMethod::Cash,
+        status: OrderStatus::Paid,
+        total: price,
+        created_by: user,
+        device_id: None,
+        coupon_id: None,
+        discount_minor: 0,
+        payment: admit_core::model::Payment::taken(now, user, None),
+        meta: Meta::new(now),
+    };
+    let change = Change::new(
+        now,
+        Some(user),
+        None,
+        "order.sell",
+        "order",
+        order.id.0,
+        json!({ "code": order.code.as_str(), "tickets": 1, "total_minor": price.minor,
+                "payment_method": PaymentMethod::Cash }),
+    )
+    .sync(now, "order", order.id.0, 1, &order)
+    .sync(now, "ticket", ticket.id.0, 1, &ticket);
+    let (audit, outbox) = (&change.audit[0], &change.outbox);
+    let taken: i64 = sqlx::query_scalar(RAW_SAME_SALE)
+        .bind(quota)
+        .bind(order.id.0)
+        .bind(order.code.as_str())
+        .bind(event_id.0)
+        .bind(price.minor)
+        .bind(user.0)
+        .bind(now)
+        .bind(ticket.id.0)
+        .bind(tt.0)
+        .bind(audit.id.0)
+        .bind(&audit.detail)
+        .bind(outbox[0].id)
+        .bind(&outbox[0].payload)
+        .bind(outbox[1].id)
+        .bind(&outbox[1].payload)
+        .fetch_one(pool)
+        .await?;
+    if taken != 1 {
+        bail!("sold out");
+    }
+    Ok(())
 }
 
 /// Phase names; the last slot of the counters holds the number of sales summed.
@@ -1173,12 +1414,12 @@ impl Row {
     fn print(&self) {
         let ratio = |k| self.ratio(k).map_or(String::new(), |x| format!("{x:.2}"));
         for c in &self.cells {
-            let (r, r_gc) = match c.kind {
-                Kind::Ours => (ratio(Kind::Raw), ratio(Kind::RawGc)),
-                _ => (String::new(), String::new()),
+            let (r, r_gc, r_same) = match c.kind {
+                Kind::Ours => (ratio(Kind::Raw), ratio(Kind::RawGc), ratio(Kind::RawSame)),
+                _ => (String::new(), String::new(), String::new()),
             };
             println!(
-                "{:<8} {:<5} {:>6}  {:<6} {:>8.0} {:>8.2} {:>8.2}  {:>8} {:>11}  {:>11}  {}",
+                "{:<8} {:<5} {:>6}  {:<8} {:>8.0} {:>8.2} {:>8.2}  {:>8} {:>11} {:>13}  {:>11}  {}",
                 self.backend.label(),
                 self.shape.label(),
                 self.buyers,
@@ -1188,6 +1429,7 @@ impl Row {
                 c.tally.pct_ms(99),
                 r,
                 r_gc,
+                r_same,
                 c.tally.cpu_us().map_or("-".into(), |u| format!("{u:.0}")),
                 c.check.show()
             );
@@ -1205,7 +1447,7 @@ impl Row {
 
 fn header() {
     println!(
-        "{:<8} {:<5} {:>6}  {:<6} {:>8} {:>8} {:>8}  {:>8} {:>11}  {:>11}  oversell check",
+        "{:<8} {:<5} {:>6}  {:<8} {:>8} {:>8} {:>8}  {:>8} {:>11} {:>13}  {:>11}  oversell check",
         "backend",
         "shape",
         "buyers",
@@ -1215,6 +1457,7 @@ fn header() {
         "p99 ms",
         "ours/raw",
         "ours/raw-gc",
+        "ours/raw-same",
         "cpu µs/sale"
     );
 }
@@ -1315,6 +1558,8 @@ async fn main() -> anyhow::Result<()> {
                     contenders.push(s.raw.prepare(shape, buyers, false).await?);
                     if backend == Backend::Sqlite {
                         contenders.push(s.raw.prepare(shape, buyers, true).await?);
+                    } else {
+                        contenders.push(s.ours.prepare_raw_same(shape, buyers).await?);
                     }
                 }
                 if opts.ours {
@@ -1324,8 +1569,7 @@ async fn main() -> anyhow::Result<()> {
                 // lands on all of them alike and the ratios hold.
                 for _ in 0..opts.rounds {
                     for c in &mut contenders {
-                        let t = slice(buyers, opts.warm, opts.slice, &c.sale).await;
-                        c.tally.add(t);
+                        c.run_slice(buyers, &opts).await?;
                     }
                 }
                 let mut cells = Vec::new();
@@ -1345,23 +1589,33 @@ async fn main() -> anyhow::Result<()> {
         }
         drop(s);
     }
-    let worst = rows
-        .iter()
-        .filter_map(|r| Some((r.ratio(Kind::Raw)?, r)))
-        .min_by(|a, b| a.0.total_cmp(&b.0));
-    if let Some((x, r)) = worst {
-        println!();
-        println!(
-            "lowest ours/raw: {x:.2} ({} {} {} buyers); target ≥ 0.70",
-            r.backend.label(),
-            r.shape.label(),
-            r.buyers
-        );
+    println!();
+    for (kind, note) in [
+        (Kind::Raw, ""),
+        (
+            Kind::RawSame,
+            "; the target (PostgreSQL) is judged on this one",
+        ),
+    ] {
+        let worst = rows
+            .iter()
+            .filter_map(|r| Some((r.ratio(kind)?, r)))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((x, r)) = worst {
+            println!(
+                "lowest ours/{}: {x:.2} ({} {} {} buyers); target ≥ 0.70{note}",
+                kind.label(),
+                r.backend.label(),
+                r.shape.label(),
+                r.buyers
+            );
+        }
     }
     if !rows.is_empty() {
         println!(
-            "raw: bare statements over a pool of as many connections as buyers; raw-gc (SQLite): \
-             the same through one writer with group commit (up to 32 per transaction)\n\
+            "raw: bare update + one-row insert over a pool of as many connections as buyers; \
+             raw-gc (SQLite): the same through one writer with group commit (up to 32 per \
+             transaction); raw-same (PostgreSQL): the rows of a sale, bare, one statement each\n\
              cpu µs/sale: CPU time of this process per sale (with PostgreSQL the client side only)"
         );
     }

@@ -22,6 +22,8 @@ use super::PgStore;
 use crate::{Cancellation, NewSale, OrderQuery, Revocation, Store, StoreError};
 use admit_core::secret::SecretFingerprint;
 
+mod batch;
+
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 fn admin_url() -> String {
