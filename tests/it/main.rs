@@ -17,4 +17,8 @@ mod sales;
 mod server;
 mod stock_race;
 mod sync;
+mod sync_bulk;
+mod sync_faults;
+mod sync_support;
+mod sync_tls;
 mod validation;

@@ -2,6 +2,7 @@
 //! the server's, moves stock in and out of its allocation, and people read the conflicts.
 //! The caller is the device's session (its service user, with the device's id).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +12,7 @@ use uuid::Uuid;
 use admit_core::audit::OutboxEntry;
 use admit_core::checkin::{CheckinList, Direction, PriorScan, Verdict};
 use admit_core::role::Action;
-use admit_core::{DeviceId, QuotaId};
+use admit_core::{CheckinListId, DeviceId, QuotaId, TicketId};
 use admit_store::{
     AllocationMove, ChangePage, Decide, DoubleAdmission, ScanAttempt, ScanContext, ScanRecord,
     ScanResolution, StoreError, SyncConflict, UploadOutcome,
@@ -61,6 +62,49 @@ fn colliding_entry<'a>(
         .copied()
 }
 
+fn scan_outcome(duplicate: bool) -> UploadOutcome {
+    if duplicate {
+        UploadOutcome::Duplicate
+    } else {
+        UploadOutcome::Applied
+    }
+}
+
+/// The decision for an uploaded scan: what the door decided stands, except that a counted
+/// entry colliding with another counted entry is kept, flagged `forced` with the verdict
+/// `already_redeemed` (a double admission).
+fn keep_door_decision(list: Arc<CheckinList>, rec: ScanRecord) -> Decide {
+    Arc::new(move |ctx: &ScanContext| {
+        let earlier = if rec.counted {
+            colliding_entry(&list, rec.direction, rec.at, &ctx.history)
+        } else {
+            None
+        };
+        let (verdict, explanation) = match earlier {
+            Some(p) => (
+                Verdict::AlreadyRedeemed,
+                format!(
+                    "let in twice: also entered at {}{}",
+                    p.at.to_rfc3339(),
+                    p.gate
+                        .as_deref()
+                        .map(|g| format!(" at {g}"))
+                        .unwrap_or_default()
+                ),
+            ),
+            None if rec.counted => (Verdict::Ok, String::new()),
+            None => (rec.verdict, "refused at the door".to_string()),
+        };
+        ScanResolution {
+            verdict,
+            explanation: explanation.clone(),
+            counted: rec.counted,
+            forced: earlier.is_some(),
+            answer: json!({ "verdict": verdict, "explanation": explanation, "uploaded": true }),
+        }
+    })
+}
+
 impl Admit {
     /// Forget what the use cases keep briefly about catalogues and doors: a device calls
     /// this after sync has written the server's changes into its store.
@@ -103,51 +147,110 @@ impl Admit {
             .filter(|c| c.entity != "scan")
             .cloned()
             .collect();
-        let mut applied = self
-            .store
-            .apply_upload(device, &rows, now)
-            .await?
-            .into_iter();
-        let mut outcomes = Vec::with_capacity(changes.len());
-        for c in changes {
-            let outcome = if c.entity == "scan" {
-                self.uploaded_scan(s, device, c, now).await?
-            } else {
-                applied.next().ok_or_else(|| {
-                    ApiError::Internal("the store answered fewer outcomes than changes".into())
-                })?
-            };
-            outcomes.push(outcome);
+        let mut applied = if rows.is_empty() {
+            Vec::new()
+        } else {
+            self.store.apply_upload(device, &rows, now).await?
         }
+        .into_iter();
+        let mut outcomes: Vec<Option<UploadOutcome>> = Vec::with_capacity(changes.len());
+        let mut lists: HashMap<CheckinListId, Option<Arc<CheckinList>>> = HashMap::new();
+        let mut scans: Vec<(usize, ScanAttempt, Decide)> = Vec::new();
+        for (i, c) in changes.iter().enumerate() {
+            if c.entity != "scan" {
+                outcomes.push(Some(applied.next().ok_or_else(|| {
+                    ApiError::Internal("the store answered fewer outcomes than changes".into())
+                })?));
+                continue;
+            }
+            match self.uploaded_scan(s, device, c, now, &mut lists).await? {
+                Ok((attempt, decide)) => {
+                    outcomes.push(None);
+                    scans.push((i, attempt, decide));
+                }
+                Err(outcome) => outcomes.push(Some(outcome)),
+            }
+        }
+        // Scans that share a ticket or a nonce with another scan of the batch depend on each
+        // other's order: they go one by one, in the order sent. All the others are
+        // independent and are recorded together.
+        let mut per_ticket: HashMap<TicketId, usize> = HashMap::new();
+        let mut per_nonce: HashMap<&str, usize> = HashMap::new();
+        for (_, a, _) in &scans {
+            if let Some(t) = a.ticket_id {
+                *per_ticket.entry(t).or_default() += 1;
+            }
+            *per_nonce.entry(a.nonce.as_str()).or_default() += 1;
+        }
+        let independent = |a: &ScanAttempt| {
+            per_nonce.get(a.nonce.as_str()) == Some(&1)
+                && a.ticket_id.is_none_or(|t| per_ticket.get(&t) == Some(&1))
+        };
+        let (together, one_by_one): (Vec<_>, Vec<_>) =
+            scans.iter().partition(|(_, a, _)| independent(a));
+        let batch: Vec<(ScanAttempt, Decide)> = together
+            .iter()
+            .map(|(_, a, d)| (a.clone(), d.clone()))
+            .collect();
+        if !batch.is_empty() {
+            let recorded = self.store.redeem_many(&batch).await?;
+            if recorded.len() != batch.len() {
+                return Err(ApiError::Internal(
+                    "the store answered fewer outcomes than scans".into(),
+                ));
+            }
+            for ((i, _, _), r) in together.iter().zip(recorded) {
+                outcomes[*i] = Some(scan_outcome(r.duplicate));
+            }
+        }
+        for (i, attempt, decide) in one_by_one {
+            let r = self.store.redeem(attempt, decide.clone()).await?;
+            outcomes[*i] = Some(scan_outcome(r.duplicate));
+        }
+        let outcomes = outcomes
+            .into_iter()
+            .map(|o| o.ok_or_else(|| ApiError::Internal("a scan got no outcome".into())))
+            .collect::<ApiResult<Vec<_>>>()?;
         if outcomes.contains(&UploadOutcome::Applied) {
             self.forget_door_contexts();
         }
         Ok(outcomes)
     }
 
+    /// An uploaded scan as the store records it, with the decision that keeps what the door
+    /// decided; or the outcome already known when it cannot be recorded.
     async fn uploaded_scan(
         &self,
         s: &Session,
         device: DeviceId,
         c: &OutboxEntry,
         now: DateTime<Utc>,
-    ) -> ApiResult<UploadOutcome> {
+        lists: &mut HashMap<CheckinListId, Option<Arc<CheckinList>>>,
+    ) -> ApiResult<Result<(ScanAttempt, Decide), UploadOutcome>> {
         let rec: ScanRecord = match serde_json::from_value(c.payload.clone()) {
             Ok(r) => r,
             Err(e) => {
-                return Ok(UploadOutcome::Conflict {
+                return Ok(Err(UploadOutcome::Conflict {
                     reason: format!("unreadable scan: {e}"),
-                })
+                }))
             }
         };
-        let list = match self.store.get_checkin_list(rec.list_id).await {
-            Ok(l) => l,
-            Err(StoreError::NotFound { .. }) => {
-                return Ok(UploadOutcome::Deferred {
-                    reason: "the scan's check-in list is not on this server".into(),
-                })
+        let list = match lists.get(&rec.list_id) {
+            Some(known) => known.clone(),
+            None => {
+                let found = match self.store.get_checkin_list(rec.list_id).await {
+                    Ok(l) => Some(Arc::new(l)),
+                    Err(StoreError::NotFound { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                lists.insert(rec.list_id, found.clone());
+                found
             }
-            Err(e) => return Err(e.into()),
+        };
+        let Some(list) = list else {
+            return Ok(Err(UploadOutcome::Deferred {
+                reason: "the scan's check-in list is not on this server".into(),
+            }));
         };
         let attempt = ScanAttempt {
             id: rec.id,
@@ -164,42 +267,7 @@ impl Admit {
             recorded_at: now,
             raw: rec.raw.clone(),
         };
-        let list = Arc::new(list);
-        let decide: Decide = Arc::new(move |ctx: &ScanContext| {
-            let earlier = if rec.counted {
-                colliding_entry(&list, rec.direction, rec.at, &ctx.history)
-            } else {
-                None
-            };
-            let (verdict, explanation) = match earlier {
-                Some(p) => (
-                    Verdict::AlreadyRedeemed,
-                    format!(
-                        "let in twice: also entered at {}{}",
-                        p.at.to_rfc3339(),
-                        p.gate
-                            .as_deref()
-                            .map(|g| format!(" at {g}"))
-                            .unwrap_or_default()
-                    ),
-                ),
-                None if rec.counted => (Verdict::Ok, String::new()),
-                None => (rec.verdict, "refused at the door".to_string()),
-            };
-            ScanResolution {
-                verdict,
-                explanation: explanation.clone(),
-                counted: rec.counted,
-                forced: earlier.is_some(),
-                answer: json!({ "verdict": verdict, "explanation": explanation, "uploaded": true }),
-            }
-        });
-        let outcome = self.store.redeem(&attempt, decide).await?;
-        Ok(if outcome.duplicate {
-            UploadOutcome::Duplicate
-        } else {
-            UploadOutcome::Applied
-        })
+        Ok(Ok((attempt, keep_door_decision(list, rec))))
     }
 
     /// The server's changes after `cursor`, for a device.

@@ -320,6 +320,21 @@ pub struct ScanResolution {
 
 pub type Decide = std::sync::Arc<dyn Fn(&ScanContext) -> ScanResolution + Send + Sync>;
 
+/// Refuse a [`Store::redeem_many`] batch in which two scans share a ticket or a nonce: their
+/// order would decide their verdicts, and a batch has none.
+pub fn check_independent(scans: &[(ScanAttempt, Decide)]) -> StoreResult<()> {
+    let mut tickets = std::collections::HashSet::with_capacity(scans.len());
+    let mut nonces = std::collections::HashSet::with_capacity(scans.len());
+    for (a, _) in scans {
+        if !nonces.insert(a.nonce.as_str()) || a.ticket_id.is_some_and(|t| !tickets.insert(t)) {
+            return Err(StoreError::Conflict {
+                constraint: "redeem_many_independent_scans".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanOutcome {
     pub answer: serde_json::Value,
@@ -530,6 +545,20 @@ pub trait Store: Send + Sync + 'static {
     /// read, `decide` resolves it and the scan is written, all in one transaction that also
     /// queues the scan for sync. Scans of one ticket are serialised.
     async fn redeem(&self, attempt: &ScanAttempt, decide: Decide) -> StoreResult<ScanOutcome>;
+    /// Record many scans, each exactly as [`Store::redeem`] would (a repeated nonce returns
+    /// the stored answer; otherwise its own context is read and its own `decide` resolves
+    /// it), answering in the order given. No two of the scans may share a ticket or a nonce:
+    /// the caller sends scans that depend on each other through `redeem`, one by one.
+    /// A backend may write them in fewer transactions than one per scan; the default is
+    /// one `redeem` each.
+    async fn redeem_many(&self, scans: &[(ScanAttempt, Decide)]) -> StoreResult<Vec<ScanOutcome>> {
+        check_independent(scans)?;
+        let mut outcomes = Vec::with_capacity(scans.len());
+        for (attempt, decide) in scans {
+            outcomes.push(self.redeem(attempt, decide.clone()).await?);
+        }
+        Ok(outcomes)
+    }
     /// Scans of a list, newest first, optionally of one ticket.
     async fn list_scans(
         &self,

@@ -1238,6 +1238,10 @@ impl Store for PgStore {
         self.door_redeem(attempt, decide).await
     }
 
+    async fn redeem_many(&self, scans: &[(ScanAttempt, Decide)]) -> StoreResult<Vec<ScanOutcome>> {
+        sync::redeem_many(self, scans).await
+    }
+
     async fn list_scans(
         &self,
         list_id: CheckinListId,

@@ -12,6 +12,11 @@
 //! 4. quotas the device sells from are topped up to their target.
 //!
 //! Cursors and pending moves live in the device's store (`sync_state`), never only in memory.
+//!
+//! The server is reached over plain HTTP or HTTPS (rustls, trusting the platform's roots and
+//! [`SyncOptions::extra_root_pem`], for a server with a self-signed or private certificate).
+//! A certificate the device does not trust fails the round with [`SyncError::Tls`], which is
+//! not transient: it needs a person, not another try.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +51,14 @@ pub enum SyncError {
     /// The server answered with an error.
     #[error("the server answered {status}: {message}")]
     Server { status: u16, message: String },
+    /// No TLS connection could be made: the server's certificate is not trusted (unknown
+    /// issuer, wrong name, expired) or the two sides share no protocol. A person has to fix
+    /// the server's certificate or the device's trusted roots; trying again will not help.
+    #[error("no secure connection to the server: {0}")]
+    Tls(String),
+    /// The client's own settings cannot be used (an extra root certificate that is not PEM).
+    #[error("sync settings: {0}")]
+    Settings(String),
     #[error("local store: {0}")]
     Store(#[from] StoreError),
 }
@@ -56,7 +69,7 @@ impl SyncError {
         match self {
             SyncError::Offline(_) => true,
             SyncError::Server { status, .. } => *status >= 500 || *status == 429,
-            SyncError::Refused(_) => false,
+            SyncError::Refused(_) | SyncError::Tls(_) | SyncError::Settings(_) => false,
             SyncError::Store(StoreError::Busy) => true,
             SyncError::Store(_) => false,
         }
@@ -77,6 +90,11 @@ pub struct SyncOptions {
     pub allocation_low: i64,
     /// Per request.
     pub timeout: Duration,
+    /// The device's clock: the times the client records and compares with the server's.
+    pub clock: Clock,
+    /// A root certificate (PEM, one or more) trusted besides the system's: for a server whose
+    /// certificate is self-signed or from a private authority.
+    pub extra_root_pem: Option<String>,
 }
 
 impl Default for SyncOptions {
@@ -87,7 +105,42 @@ impl Default for SyncOptions {
             allocation_target: 20,
             allocation_low: 5,
             timeout: Duration::from_secs(30),
+            clock: Clock::default(),
+            extra_root_pem: None,
         }
+    }
+}
+
+/// Where the sync client reads the time: the system clock, or one set off from it (a device
+/// whose clock is wrong, in tests).
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Clock(Arc::new(Utc::now))
+    }
+
+    /// The system clock moved by `offset` (negative: slow).
+    pub fn offset_by(offset: chrono::Duration) -> Self {
+        Clock(Arc::new(move || Utc::now() + offset))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::system()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now().to_rfc3339())
     }
 }
 
@@ -135,25 +188,49 @@ impl std::fmt::Debug for SyncClient {
 }
 
 impl SyncClient {
-    /// `base` is the server's address (`http://host:port/`); `token` the device token from
-    /// pairing.
-    pub fn new(base: &str, token: &str, store: Arc<dyn Store>, options: SyncOptions) -> Self {
-        let http = reqwest::Client::builder()
+    /// `base` is the server's address (`http://host:port/` or `https://…`); `token` the
+    /// device token from pairing. Fails only on settings that cannot work.
+    pub fn new(
+        base: &str,
+        token: &str,
+        store: Arc<dyn Store>,
+        options: SyncOptions,
+    ) -> SyncResult<Self> {
+        let mut http = reqwest::Client::builder()
             .timeout(options.timeout)
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(5));
+        if let Some(pem) = &options.extra_root_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+                SyncError::Settings(format!(
+                    "the extra root certificate cannot be read: {}",
+                    error_chain(&e)
+                ))
+            })?;
+            if certs.is_empty() {
+                return Err(SyncError::Settings(
+                    "the extra root certificate holds no PEM certificate".into(),
+                ));
+            }
+            http = http.tls_certs_merge(certs);
+        }
+        let http = http
             .build()
-            .expect("an HTTP client with default TLS settings");
+            .map_err(|e| SyncError::Settings(error_chain(&e)))?;
         let mut base = base.trim().to_string();
         if !base.ends_with('/') {
             base.push('/');
         }
-        SyncClient {
+        Ok(SyncClient {
             http,
             base,
             token: token.to_string(),
             store,
             options,
-        }
+        })
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.options.clock.now()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -175,16 +252,13 @@ impl SyncClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| SyncError::Offline(e.to_string()))?;
+        let resp = req.send().await.map_err(|e| request_failed(&e))?;
         let status = resp.status();
         if status.is_success() {
             return resp
                 .json::<A>()
                 .await
-                .map_err(|e| SyncError::Offline(format!("answer cut short: {e}")));
+                .map_err(|e| SyncError::Offline(format!("answer cut short: {}", error_chain(&e))));
         }
         let message = resp.text().await.unwrap_or_default();
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
@@ -207,7 +281,7 @@ impl SyncClient {
         }
         self.top_up(&mut report).await?;
         self.store
-            .set_sync_value(LAST_SYNC, &Utc::now().to_rfc3339())
+            .set_sync_value(LAST_SYNC, &self.now().to_rfc3339())
             .await?;
         Ok(report)
     }
@@ -320,7 +394,7 @@ impl SyncClient {
                 .sync_value(DOWNLOAD_CURSOR)
                 .await?
                 .unwrap_or_default();
-            let sent = Utc::now();
+            let sent = self.now();
             let answer: ChangesResponse = self
                 .call::<(), _>(
                     reqwest::Method::GET,
@@ -332,7 +406,7 @@ impl SyncClient {
                     None,
                 )
                 .await?;
-            let received = Utc::now();
+            let received = self.now();
             let midpoint = sent + (received - sent) / 2;
             self.store
                 .set_sync_value(
@@ -409,7 +483,7 @@ impl SyncClient {
                 }),
             )
             .await?;
-        let now = Utc::now();
+        let now = self.now();
         for r in &answer.moved {
             self.store
                 .record_grant(r.id, r.quota_id, r.moved, true, now)
@@ -462,7 +536,7 @@ impl SyncClient {
         }
         let id = Uuid::now_v7();
         self.store
-            .record_grant(id, quota, -n, false, Utc::now())
+            .record_grant(id, quota, -n, false, self.now())
             .await?;
         let mut report = SyncReport::default();
         // Offline is fine: the return is confirmed on a later round.
@@ -487,7 +561,7 @@ impl SyncClient {
         let answer: SigningKeysResponse = self
             .call::<(), _>(reqwest::Method::GET, paths::KEYS, &[], None)
             .await?;
-        let now = Utc::now();
+        let now = self.now();
         for k in answer.keys {
             let row = admit_store::EventKey {
                 event_id: k.event_id,
@@ -531,4 +605,46 @@ impl SyncClient {
         self.call::<(), _>(reqwest::Method::GET, paths::CONFLICTS, &[], None)
             .await
     }
+}
+
+/// An error and its causes on one line: reqwest's own message names only the URL.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// A request that got no answer: offline, unless TLS refused the server.
+fn request_failed(e: &reqwest::Error) -> SyncError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(tls) = tls_error(c) {
+            return SyncError::Tls(tls);
+        }
+        cause = c.source();
+    }
+    SyncError::Offline(error_chain(e))
+}
+
+/// The TLS failure behind an error, if it is one. `io::Error` and boxed errors hide the error
+/// they hold from `source()`, so they are looked into as well.
+fn tls_error(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls.to_string());
+    }
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        return tls_error(inner);
+    }
+    None
 }

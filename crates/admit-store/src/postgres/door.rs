@@ -77,7 +77,7 @@ impl<'a> ListColumns<'a> {
 /// backends queue the same payload.
 ///
 /// [`Store::list_scans`]: crate::Store::list_scans
-fn scan_payload(
+pub(super) fn scan_payload(
     a: &ScanAttempt,
     res: &ScanResolution,
     raw: Option<&str>,

@@ -10,10 +10,10 @@ use admit_core::model::*;
 use admit_core::text::{Email, Name};
 use admit_core::*;
 
-use super::{record_change, retrying, rows};
+use super::{record_change, retrying, rows, PgStore};
 use crate::{
-    AllocationMove, Block, ChangePage, Revocation, StoreError, StoreResult, SyncConflict,
-    UploadOutcome,
+    AllocationMove, Block, ChangePage, Decide, Revocation, ScanAttempt, ScanContext, ScanOutcome,
+    ScanResolution, StoreError, StoreResult, SyncConflict, UploadOutcome,
 };
 
 /// `txid.seq` of the last row handed out; "" before the first.
@@ -607,4 +607,259 @@ pub(super) async fn sync_conflicts(pool: &PgPool, limit: u32) -> StoreResult<Vec
             })
         })
         .collect()
+}
+
+/// Scans per transaction in [`redeem_many`]: each holds one advisory lock per ticket until it
+/// commits, and PostgreSQL's shared lock table is sized for about 64 per connection (6,400
+/// with the default 100 connections), shared by every transaction running.
+const SCANS_PER_TRANSACTION: usize = 500;
+
+/// Many independent scans (no shared ticket or nonce), each decided exactly as `redeem` would
+/// decide it: the same ticket locks, taken in one statement in key order so two batches never
+/// wait for each other's; every context read in one statement; the scans and their outbox
+/// rows written by one `insert … select from unnest(…)`.
+pub(super) async fn redeem_many(
+    store: &PgStore,
+    scans: &[(ScanAttempt, Decide)],
+) -> StoreResult<Vec<ScanOutcome>> {
+    crate::check_independent(scans)?;
+    let mut outcomes = Vec::with_capacity(scans.len());
+    for chunk in scans.chunks(SCANS_PER_TRANSACTION) {
+        outcomes.extend(retrying("redeem_many", || redeem_chunk(store.pool(), chunk)).await?);
+    }
+    Ok(outcomes)
+}
+
+async fn redeem_chunk(
+    pool: &PgPool,
+    scans: &[(ScanAttempt, Decide)],
+) -> StoreResult<Vec<ScanOutcome>> {
+    let mut tx = pool.begin().await?;
+    let tickets: Vec<Uuid> = scans
+        .iter()
+        .filter_map(|(a, _)| a.ticket_id.map(|t| t.0))
+        .collect();
+    if !tickets.is_empty() {
+        sqlx::query(
+            "select pg_advisory_xact_lock(k) from (
+                 select distinct hashtextextended(t::text, 0) as k from unnest($1::uuid[]) as t
+                 order by k
+             ) as keys",
+        )
+        .bind(&tickets)
+        .execute(&mut *tx)
+        .await?;
+    }
+    // The same context as `redeem` reads, one row per scan, numbered by its place in `scans`.
+    let rows = sqlx::query(
+        "select u.i, (select answer from scans where nonce = u.nonce) as prior_answer,
+                t.ticket_type_id, t.status as ticket_status, o.status as order_status,
+                t.attendee_name, tt.name as ticket_type_name, o.code as order_code,
+                exists (select 1 from revocations r
+                        where r.event_id = u.event_id and r.fingerprint = u.fingerprint)
+                    as revoked,
+                exists (select 1 from blocks b
+                        where b.event_id = u.event_id and b.ticket_id = u.ticket_id) as blocked,
+                h.history_at, h.history_direction, h.history_gate
+         from unnest($1::int4[], $2::uuid[], $3::uuid[], $4::bytea[], $5::text[], $6::uuid[])
+              as u(i, ticket_id, event_id, fingerprint, nonce, list_id)
+         left join tickets t on t.id = u.ticket_id
+         left join orders o on o.id = t.order_id
+         left join ticket_types tt on tt.id = t.ticket_type_id
+         cross join lateral (
+             select coalesce(array_agg(s.at order by s.at, s.id), '{}') as history_at,
+                    coalesce(array_agg(s.direction order by s.at, s.id), '{}')
+                        as history_direction,
+                    coalesce(array_agg(s.gate order by s.at, s.id), '{}') as history_gate
+             from scans s
+             where s.ticket_id = u.ticket_id and s.list_id = u.list_id and s.counted
+         ) as h",
+    )
+    .bind((0..scans.len() as i32).collect::<Vec<_>>())
+    .bind(
+        scans
+            .iter()
+            .map(|(a, _)| a.ticket_id.map(|t| t.0))
+            .collect::<Vec<_>>(),
+    )
+    .bind(scans.iter().map(|(a, _)| a.event_id.0).collect::<Vec<_>>())
+    .bind(
+        scans
+            .iter()
+            .map(|(a, _)| a.ticket_id.and(a.fingerprint).map(|f| f.0.to_vec()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        scans
+            .iter()
+            .map(|(a, _)| a.nonce.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(scans.iter().map(|(a, _)| a.list_id.0).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut answers: Vec<Option<ScanOutcome>> = vec![None; scans.len()];
+    let mut fresh = FreshScans::default();
+    for row in &rows {
+        let i = usize::try_from(row.try_get::<i32, _>("i")?)
+            .map_err(|_| StoreError::Other("scan number out of range".into()))?;
+        let (a, decide) = scans
+            .get(i)
+            .ok_or_else(|| StoreError::Other("scan number out of range".into()))?;
+        if let Some(answer) = row.try_get::<Option<serde_json::Value>, _>("prior_answer")? {
+            answers[i] = Some(ScanOutcome {
+                answer,
+                duplicate: true,
+            });
+            continue;
+        }
+        let ctx = ScanContext {
+            ticket: super::rows::ticket_view(row)?,
+            revoked: row.try_get("revoked")?,
+            blocked: row.try_get("blocked")?,
+            history: super::rows::history(row)?,
+        };
+        let res = decide(&ctx);
+        fresh.push(a, res)?;
+        answers[i] = Some(ScanOutcome {
+            answer: fresh.answer.last().cloned().unwrap_or_default(),
+            duplicate: false,
+        });
+    }
+    if !fresh.id.is_empty() {
+        // The outbox rows hang off the insert, so a nonce that lost a race queues nothing.
+        let inserted: Vec<String> = sqlx::query_scalar(
+            "with s as (
+                 insert into scans (id, nonce, list_id, event_id, ticket_id, direction,
+                                    device_id, gate, user_id, at, recorded_at, verdict,
+                                    explanation, counted, forced, raw, answer)
+                 select id, nonce, list_id, event_id, ticket_id, direction, device_id, gate,
+                        user_id, at, recorded_at, verdict, explanation, counted, forced, raw,
+                        answer::jsonb
+                 from unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[],
+                             $6::text[], $7::uuid[], $8::text[], $9::uuid[],
+                             $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[],
+                             $14::bool[], $15::bool[], $16::text[], $17::text[])
+                      as u(id, nonce, list_id, event_id, ticket_id, direction, device_id, gate,
+                           user_id, at, recorded_at, verdict, explanation, counted, forced,
+                           raw, answer)
+                 on conflict (nonce) do nothing
+                 returning id, nonce
+             ),
+             o as (
+                 insert into outbox (id, at, entity, entity_id, version, payload)
+                 select q.outbox_id, q.at, 'scan', s.id, 1, q.payload::jsonb
+                 from s join unnest($18::uuid[], $11::timestamptz[], $19::text[], $2::text[])
+                             as q(outbox_id, at, payload, nonce) on q.nonce = s.nonce
+             )
+             select nonce from s",
+        )
+        .bind(&fresh.id)
+        .bind(&fresh.nonce)
+        .bind(&fresh.list_id)
+        .bind(&fresh.event_id)
+        .bind(&fresh.ticket_id)
+        .bind(&fresh.direction)
+        .bind(&fresh.device_id)
+        .bind(&fresh.gate)
+        .bind(&fresh.user_id)
+        .bind(&fresh.at)
+        .bind(&fresh.recorded_at)
+        .bind(&fresh.verdict)
+        .bind(&fresh.explanation)
+        .bind(&fresh.counted)
+        .bind(&fresh.forced)
+        .bind(&fresh.raw)
+        .bind(
+            fresh
+                .answer
+                .iter()
+                .map(serde_json::Value::to_string)
+                .collect::<Vec<_>>(),
+        )
+        .bind(&fresh.outbox_id)
+        .bind(&fresh.payload)
+        .fetch_all(&mut *tx)
+        .await?;
+        if inserted.len() < fresh.id.len() {
+            // The same nonce committed meanwhile (possible only without a ticket to lock on,
+            // a secret that did not verify): that scan's answer stands.
+            let inserted: std::collections::HashSet<&str> =
+                inserted.iter().map(String::as_str).collect();
+            for (i, (a, _)) in scans.iter().enumerate() {
+                let lost = answers[i].as_ref().is_some_and(|o| !o.duplicate)
+                    && !inserted.contains(a.nonce.as_str());
+                if lost {
+                    let answer: serde_json::Value =
+                        sqlx::query_scalar("select answer from scans where nonce = $1")
+                            .bind(&a.nonce)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or_else(|| {
+                                StoreError::Other(format!("scan with nonce {:?} vanished", a.nonce))
+                            })?;
+                    answers[i] = Some(ScanOutcome {
+                        answer,
+                        duplicate: true,
+                    });
+                }
+            }
+        }
+    }
+    tx.commit().await?;
+    answers
+        .into_iter()
+        .map(|o| o.ok_or_else(|| StoreError::Other("a scan got no context row".into())))
+        .collect()
+}
+
+/// The columns of the scans a batch writes, one vector per column.
+#[derive(Default)]
+struct FreshScans {
+    id: Vec<Uuid>,
+    nonce: Vec<String>,
+    list_id: Vec<Uuid>,
+    event_id: Vec<Uuid>,
+    ticket_id: Vec<Option<Uuid>>,
+    direction: Vec<&'static str>,
+    device_id: Vec<Option<Uuid>>,
+    gate: Vec<Option<String>>,
+    user_id: Vec<Option<Uuid>>,
+    at: Vec<DateTime<Utc>>,
+    recorded_at: Vec<DateTime<Utc>>,
+    verdict: Vec<&'static str>,
+    explanation: Vec<String>,
+    counted: Vec<bool>,
+    forced: Vec<bool>,
+    raw: Vec<Option<String>>,
+    answer: Vec<serde_json::Value>,
+    outbox_id: Vec<Uuid>,
+    payload: Vec<String>,
+}
+
+impl FreshScans {
+    fn push(&mut self, a: &ScanAttempt, res: ScanResolution) -> StoreResult<()> {
+        let raw = if res.counted { None } else { a.raw.as_deref() };
+        self.payload
+            .push(super::door::scan_payload(a, &res, raw)?.to_string());
+        self.id.push(a.id.0);
+        self.nonce.push(a.nonce.clone());
+        self.list_id.push(a.list_id.0);
+        self.event_id.push(a.event_id.0);
+        self.ticket_id.push(a.ticket_id.map(|t| t.0));
+        self.direction.push(a.direction.as_str());
+        self.device_id.push(a.device_id.map(|d| d.0));
+        self.gate.push(a.gate.clone());
+        self.user_id.push(a.user_id.map(|u| u.0));
+        self.at.push(a.at);
+        self.recorded_at.push(a.recorded_at);
+        self.verdict.push(res.verdict.as_str());
+        self.explanation.push(res.explanation);
+        self.counted.push(res.counted);
+        self.forced.push(res.forced);
+        self.raw.push(raw.map(str::to_string));
+        self.answer.push(res.answer);
+        self.outbox_id.push(uuid_v7_at(a.recorded_at));
+        Ok(())
+    }
 }
