@@ -133,6 +133,12 @@ impl IntoResponse for HttpError {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        // The body was not read to its end, so the connection cannot carry another request:
+        // say so, or a client would send its next request on a connection being closed.
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Some(secs) = self.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
