@@ -28,6 +28,11 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         crate::settings::SettingsInput,
         crate::settings::SmtpView,
         crate::worker::WorkerStatus,
+        crate::sync::SyncStatus,
+        crate::sync::SyncConflicts,
+        crate::commands::sync::ConnectInput,
+        crate::pairing::PairingCodeRequest,
+        crate::pairing::IssuedPairingCode,
         // use cases
         admit_api::ErrorBody,
         admit_api::NewUserInput,

@@ -4,9 +4,11 @@
 pub mod bindings;
 pub mod commands;
 pub mod exports;
+pub mod pairing;
 mod pin;
 pub mod settings;
 pub mod state;
+pub mod sync;
 pub mod views;
 pub mod worker;
 
@@ -87,6 +89,12 @@ macro_rules! admit_handlers {
             $crate::commands::reports::shift_report,
             $crate::commands::reports::import_preview,
             $crate::commands::reports::import_orders,
+            $crate::commands::sync::sync_status,
+            $crate::commands::sync::connect_server,
+            $crate::commands::sync::sync_now,
+            $crate::commands::sync::sync_conflicts,
+            $crate::commands::sync::disconnect_server,
+            $crate::commands::sync::create_pairing_code,
         ]
     };
 }

@@ -1,6 +1,7 @@
 //! What this device remembers between runs, kept with tauri-plugin-store in the data folder.
 
 use admit_api::mail::{SmtpInput, SmtpSecurity, SmtpSettings};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Where the settings live, inside the data folder.
@@ -36,6 +37,36 @@ pub struct StoredSettings {
     /// The outgoing mail server; none: no e-mail is sent from this device (it stays queued).
     #[serde(deserialize_with = "lenient")]
     pub smtp: Option<StoredSmtp>,
+    /// The server this device is paired with; none: no sync.
+    #[serde(deserialize_with = "lenient")]
+    pub pairing: Option<StoredPairing>,
+}
+
+/// What pairing with a server gave this device. The token is kept in the settings file of the
+/// data folder (private to its owner on Unix), never shown to the window and never logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPairing {
+    /// The server's address as checked at pairing (`http://host:port` or `https://…`).
+    pub server_url: String,
+    pub token: String,
+    /// The server's id and name for this device, and the role it was paired as.
+    pub device_id: String,
+    pub device_name: String,
+    pub role: String,
+    pub paired_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for StoredPairing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredPairing")
+            .field("server_url", &self.server_url)
+            .field("token", &"<redacted>")
+            .field("device_id", &self.device_id)
+            .field("device_name", &self.device_name)
+            .field("role", &self.role)
+            .field("paired_at", &self.paired_at)
+            .finish()
+    }
 }
 
 /// A part of the settings that cannot be read is left out (and said in the log), so that one
@@ -154,6 +185,7 @@ impl std::fmt::Debug for StoredSettings {
             .field("kiosk_pin_set", &self.kiosk_pin_hash.is_some())
             .field("kiosk", &self.kiosk)
             .field("smtp", &self.smtp)
+            .field("pairing", &self.pairing)
             .finish()
     }
 }
@@ -229,9 +261,21 @@ mod tests {
                 from_address: "tickets@example.org".into(),
                 from_name: None,
             }),
+            pairing: Some(StoredPairing {
+                server_url: "http://admit.example:8080".into(),
+                token: "admit_0123456789abcdef".into(),
+                device_id: "0190a0b0-0000-7000-8000-000000000001".into(),
+                device_name: "North door".into(),
+                role: "door".into(),
+                paired_at: chrono::Utc::now(),
+            }),
             ..Default::default()
         };
         let shown = format!("{stored:?}");
+        assert!(
+            shown.contains("North door") && !shown.contains("admit_0123456789abcdef"),
+            "the device token never reaches a log: {shown}"
+        );
         assert!(
             !shown.contains("hunter2") && !shown.contains("argon2id"),
             "{shown}"

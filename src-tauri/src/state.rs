@@ -11,7 +11,11 @@ use tauri_plugin_store::StoreExt;
 use admit_api::{Admit, ErrorBody, Session};
 use admit_core::DeviceId;
 
-use crate::settings::{redact_url, StoredSettings, SETTINGS_FILE, SETTINGS_KEY};
+use crate::settings::{redact_url, StoredPairing, StoredSettings, SETTINGS_FILE, SETTINGS_KEY};
+use crate::sync::{
+    describe_pairing, sync_error, SharedSync, SyncConflicts, SyncHandle, SyncLoop, SyncState,
+    SyncStatus,
+};
 use crate::worker::{SharedSettings, SharedStatus, WorkerStatus, Workers};
 
 pub type CmdResult<T> = Result<T, ErrorBody>;
@@ -80,6 +84,9 @@ pub struct Desktop {
     /// database is opened.
     workers: Mutex<Option<Workers>>,
     worker_status: SharedStatus,
+    /// Sync with the paired server, while a database is open and the device is paired.
+    sync: Mutex<Option<SyncLoop>>,
+    sync_status: SharedSync,
     /// Why the chosen database could not be opened at start-up, for the first screen to show.
     database_error: Mutex<Option<String>>,
     session: Mutex<Option<Session>>,
@@ -101,6 +108,8 @@ impl Desktop {
             admit: Mutex::new(None),
             workers: Mutex::new(None),
             worker_status: SharedStatus::default(),
+            sync: Mutex::new(None),
+            sync_status: SharedSync::default(),
             database_error: Mutex::new(None),
             session: Mutex::new(None),
             pin: Mutex::new(PinGuard::default()),
@@ -164,7 +173,8 @@ impl Desktop {
                     self.settings.clone(),
                     self.worker_status.clone(),
                 ));
-                *self.admit.lock().expect("admit") = Some(admit);
+                *self.admit.lock().expect("admit") = Some(admit.clone());
+                self.restart_sync(Some(&admit));
                 *self.database_error.lock().expect("database error") = None;
                 *self.session.lock().expect("session") = None;
                 Ok(())
@@ -179,6 +189,106 @@ impl Desktop {
                 Err(fail("database_unavailable", message))
             }
         }
+    }
+
+    /// Stop the sync of the database that was open and, when `admit` is given and the device
+    /// is paired, start it for `admit`.
+    fn restart_sync(&self, admit: Option<&Admit>) {
+        let mut guard = self.sync.lock().expect("sync");
+        drop(guard.take());
+        let pairing = self.settings().pairing;
+        match (admit, &pairing) {
+            (Some(a), Some(p)) => match SyncLoop::start(a.clone(), p, self.sync_status.clone()) {
+                Ok(sync) => *guard = Some(sync),
+                Err(e) => {
+                    let mut status = self
+                        .sync_status
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    *status = SyncStatus::default();
+                    describe_pairing(&mut status, Some(p));
+                    status.state = SyncState::Failing;
+                    status.error = Some(e.to_string());
+                }
+            },
+            _ => describe_pairing(
+                &mut self
+                    .sync_status
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+                pairing.as_ref(),
+            ),
+        }
+    }
+
+    /// Keep a new pairing and start syncing with it.
+    pub fn pair(&self, pairing: StoredPairing) -> CmdResult<()> {
+        let admit = self.admit()?;
+        let url = pairing.server_url.clone();
+        self.update_settings(|s| {
+            s.pairing = Some(pairing);
+            s.server_url = Some(url);
+        })?;
+        self.restart_sync(Some(&admit));
+        Ok(())
+    }
+
+    /// Forget the pairing: sync stops. What this device holds stays in its store.
+    pub fn unpair(&self) -> CmdResult<()> {
+        self.update_settings(|s| s.pairing = None)?;
+        self.restart_sync(None);
+        Ok(())
+    }
+
+    /// Sync as the window shows it, with the count of changes waiting read now.
+    pub async fn sync_status(&self) -> SyncStatus {
+        let handle = self
+            .sync
+            .lock()
+            .expect("sync")
+            .as_ref()
+            .map(SyncLoop::handle);
+        let waiting = match handle {
+            Some(h) => h.waiting().await,
+            None => None,
+        };
+        let mut s = self
+            .sync_status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if waiting.is_some() {
+            s.waiting = waiting;
+        }
+        s
+    }
+
+    /// The running sync, or a `conflict` error when the device is not paired.
+    fn sync_handle(&self) -> CmdResult<SyncHandle> {
+        self.sync
+            .lock()
+            .expect("sync")
+            .as_ref()
+            .map(SyncLoop::handle)
+            .ok_or_else(|| {
+                fail(
+                    "conflict",
+                    "this device is not paired with a server; connect to one first",
+                )
+            })
+    }
+
+    /// Run a sync round now and wait for it.
+    pub async fn sync_now(&self) -> CmdResult<SyncStatus> {
+        let handle = self.sync_handle()?;
+        handle.sync_now().await.map_err(|e| fail("internal", e))?;
+        Ok(self.sync_status().await)
+    }
+
+    /// The conflicts the server knows of, asked for now.
+    pub async fn sync_conflicts(&self) -> CmdResult<SyncConflicts> {
+        let handle = self.sync_handle()?;
+        handle.conflicts().await.map_err(sync_error)
     }
 
     /// What the background work did last.
@@ -217,6 +327,23 @@ impl Desktop {
     pub fn staff(&self) -> CmdResult<(Admit, Session)> {
         self.not_in_kiosk()?;
         self.door()
+    }
+
+    /// The store and the caller, for a change to the catalogue (events, ticket types, quotas,
+    /// check-in lists). A device paired with a server is refused: the server is the authority
+    /// for the catalogue, and its download would not replace a local edit of the same version.
+    pub fn catalogue_editor(&self) -> CmdResult<(Admit, Session)> {
+        let editor = self.staff()?;
+        if let Some(p) = self.settings().pairing {
+            return Err(fail(
+                "managed_by_server",
+                format!(
+                    "this computer is paired with {}, which manages events, ticket types, quotas and check-in lists; change them there (or disconnect first)",
+                    p.server_url
+                ),
+            ));
+        }
+        Ok(editor)
     }
 
     /// The store and the logged-in caller, for the door (which a kiosk runs).

@@ -63,15 +63,15 @@ impl Drop for Workers {
 }
 
 /// A round on its own task, aborted with the loop that waits for it.
-struct Round<T>(Option<JoinHandle<T>>);
+pub(crate) struct Round<T>(Option<JoinHandle<T>>);
 
 impl<T: Send + 'static> Round<T> {
-    fn start(work: impl std::future::Future<Output = T> + Send + 'static) -> Self {
+    pub(crate) fn start(work: impl std::future::Future<Output = T> + Send + 'static) -> Self {
         Round(Some(spawn(work)))
     }
 
     /// The round's result, or why it stopped (a panic).
-    async fn finish(mut self) -> Result<T, String> {
+    pub(crate) async fn finish(mut self) -> Result<T, String> {
         let handle = self.0.take().expect("a round is finished once");
         handle
             .await
@@ -87,7 +87,7 @@ impl<T> Drop for Round<T> {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic elsewhere while the lock was held leaves data that is still whole here.
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -1181,3 +1181,6 @@ fn mail_settings_are_checked_kept_and_only_for_those_who_configure_mail() {
     let off = w.ok("save_mail_settings", json!({ "input": null }));
     assert_eq!(off["smtp"], Value::Null);
 }
+
+#[path = "commands/sync.rs"]
+mod sync;

@@ -99,6 +99,13 @@ async fn three_devices_sell_and_scan_through_outages_and_agree() {
         doubles[0].device_id == Some(door.device_id)
             || doubles[0].device_id == Some(kiosk.device_id)
     );
+    assert!(
+        doubles[0]
+            .explanation
+            .starts_with("let in twice: also entered at "),
+        "names the entry it collided with: {:?}",
+        doubles[0].explanation
+    );
     // And every device now knows the ticket is used.
     for (i, d) in [&boxoffice, &kiosk, &door].into_iter().enumerate() {
         let again = d.scan(&list, &first, &format!("again-{i}")).await;

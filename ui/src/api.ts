@@ -51,6 +51,11 @@ import type { ShiftReportInput } from "./bindings/ShiftReportInput";
 import type { ShiftStatus } from "./bindings/ShiftStatus";
 import type { SmtpInput } from "./bindings/SmtpInput";
 import type { SoldOrder } from "./bindings/SoldOrder";
+import type { ConnectInput } from "./bindings/ConnectInput";
+import type { IssuedPairingCode } from "./bindings/IssuedPairingCode";
+import type { PairingCodeRequest } from "./bindings/PairingCodeRequest";
+import type { SyncConflicts } from "./bindings/SyncConflicts";
+import type { SyncStatus } from "./bindings/SyncStatus";
 import type { TicketCard } from "./bindings/TicketCard";
 import type { TicketsPdfInput } from "./bindings/TicketsPdfInput";
 import type { TicketType } from "./bindings/TicketType";
@@ -189,6 +194,14 @@ export const api = {
   shiftReport: (input: ShiftReportInput) => call<ShiftReport>("shift_report", { input }),
   importPreview: (input: ImportInput) => call<ImportPreview>("import_preview", { input }),
   importOrders: (input: ImportInput) => changing<ImportResult>("import", "import_orders", { input }),
+
+  // Sync with a server
+  syncStatus: () => call<SyncStatus>("sync_status"),
+  syncNow: () => call<SyncStatus>("sync_now"),
+  syncConflicts: () => call<SyncConflicts>("sync_conflicts"),
+  connectServer: (input: ConnectInput) => call<SyncStatus>("connect_server", { input }),
+  disconnectServer: () => call<SyncStatus>("disconnect_server"),
+  createPairingCode: (input: PairingCodeRequest) => call<IssuedPairingCode>("create_pairing_code", { input }),
 };
 
 export type Api = typeof api;

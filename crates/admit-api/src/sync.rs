@@ -339,26 +339,7 @@ impl Admit {
     ) -> ApiResult<(Vec<DoubleAdmission>, Vec<SyncConflict>)> {
         s.require(Action::ViewOrders)?;
         let limit = limit.clamp(1, 10_000);
-        let mut doubles = Vec::new();
-        for event in self.store.list_events().await? {
-            for list in self.store.list_checkin_lists(event.id).await? {
-                for scan in self.store.list_scans(list.id, None, limit).await? {
-                    if scan.forced && scan.verdict == Verdict::AlreadyRedeemed {
-                        doubles.push(DoubleAdmission {
-                            scan_id: scan.id,
-                            ticket_id: scan.ticket_id,
-                            list_id: scan.list_id,
-                            device_id: scan.device_id,
-                            gate: scan.gate.clone(),
-                            at: scan.at,
-                            explanation: String::new(),
-                        });
-                    }
-                }
-            }
-        }
-        doubles.sort_by_key(|d| std::cmp::Reverse(d.at));
-        doubles.truncate(limit as usize);
+        let doubles = self.store.double_admissions(limit).await?;
         let uploads = self.store.sync_conflicts(limit).await?;
         Ok((doubles, uploads))
     }

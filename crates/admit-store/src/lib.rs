@@ -729,6 +729,9 @@ pub trait Store: Send + Sync + 'static {
     async fn allocations_of(&self, device: DeviceId) -> StoreResult<Vec<(QuotaId, i64)>>;
     /// Server side: uploaded changes that could not be applied as they were, newest first.
     async fn sync_conflicts(&self, limit: u32) -> StoreResult<Vec<SyncConflict>>;
+    /// Server side: tickets let in twice (counted entries kept as forced `already_redeemed`),
+    /// newest first, each with the explanation naming the entry it collided with.
+    async fn double_admissions(&self, limit: u32) -> StoreResult<Vec<DoubleAdmission>>;
     /// Device side: apply a page of the server's changes (no outbox rows, no audit: they are
     /// the server's records). Records already at that version or newer are left alone.
     async fn apply_downloaded(&self, changes: &[OutboxEntry]) -> StoreResult<u32>;

@@ -1487,6 +1487,10 @@ impl Store for PgStore {
         sync::sync_conflicts(&self.pool, limit).await
     }
 
+    async fn double_admissions(&self, limit: u32) -> StoreResult<Vec<crate::DoubleAdmission>> {
+        sync::double_admissions(&self.pool, limit).await
+    }
+
     async fn apply_downloaded(&self, _changes: &[OutboxEntry]) -> StoreResult<u32> {
         Err(device_only())
     }

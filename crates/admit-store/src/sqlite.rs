@@ -1757,6 +1757,10 @@ impl Store for SqliteStore {
         Err(server_only())
     }
 
+    async fn double_admissions(&self, _limit: u32) -> StoreResult<Vec<crate::DoubleAdmission>> {
+        Err(server_only())
+    }
+
     async fn apply_downloaded(&self, changes: &[OutboxEntry]) -> StoreResult<u32> {
         let changes = changes.to_vec();
         self.write(move |c| sync::apply_downloaded(c, &changes))

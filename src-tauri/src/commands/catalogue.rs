@@ -53,7 +53,7 @@ pub async fn door_lists(desktop: State<'_, Desktop>) -> CmdResult<Vec<DoorList>>
 
 #[tauri::command]
 pub async fn create_event(desktop: State<'_, Desktop>, input: EventInput) -> CmdResult<Event> {
-    let (admit, s) = desktop.staff()?;
+    let (admit, s) = desktop.catalogue_editor()?;
     admit
         .create_event(&s, &input, Utc::now())
         .await
@@ -67,7 +67,7 @@ pub async fn update_event(
     expected_version: i64,
     input: EventInput,
 ) -> CmdResult<Event> {
-    let (admit, s) = desktop.staff()?;
+    let (admit, s) = desktop.catalogue_editor()?;
     admit
         .update_event(&s, &event_id, expected_version, &input, Utc::now())
         .await
@@ -76,7 +76,7 @@ pub async fn update_event(
 
 #[tauri::command]
 pub async fn publish_event(desktop: State<'_, Desktop>, event_id: String) -> CmdResult<Event> {
-    let (admit, s) = desktop.staff()?;
+    let (admit, s) = desktop.catalogue_editor()?;
     admit
         .publish_event(&s, &event_id, Utc::now())
         .await
@@ -85,7 +85,7 @@ pub async fn publish_event(desktop: State<'_, Desktop>, event_id: String) -> Cmd
 
 #[tauri::command]
 pub async fn cancel_event(desktop: State<'_, Desktop>, event_id: String) -> CmdResult<Event> {
-    let (admit, s) = desktop.staff()?;
+    let (admit, s) = desktop.catalogue_editor()?;
     admit
         .cancel_event(&s, &event_id, Utc::now())
         .await
@@ -97,7 +97,7 @@ pub async fn create_ticket_type(
     desktop: State<'_, Desktop>,
     input: TicketTypeInput,
 ) -> CmdResult<TicketType> {
-    let (admit, s) = desktop.staff()?;
+    let (admit, s) = desktop.catalogue_editor()?;
     admit
         .create_ticket_type(&s, &input, Utc::now())
         .await
@@ -111,7 +111,7 @@ pub async fn update_ticket_type(
     expected_version: i64,
     input: TicketTypeInput,
 ) -> CmdResult<TicketType> {
-    let (admit, s) = desktop.staff()?;
+    let (admit, s) = desktop.catalogue_editor()?;
     admit
         .update_ticket_type(&s, &ticket_type_id, expected_version, &input, Utc::now())
         .await
@@ -120,7 +120,7 @@ pub async fn update_ticket_type(
 
 #[tauri::command]
 pub async fn create_quota(desktop: State<'_, Desktop>, input: QuotaInput) -> CmdResult<Quota> {
-    let (admit, s) = desktop.staff()?;
+    let (admit, s) = desktop.catalogue_editor()?;
     admit
         .create_quota(&s, &input, Utc::now())
         .await
@@ -134,7 +134,7 @@ pub async fn update_quota(
     expected_version: i64,
     input: QuotaInput,
 ) -> CmdResult<Quota> {
-    let (admit, s) = desktop.staff()?;
+    let (admit, s) = desktop.catalogue_editor()?;
     admit
         .update_quota(&s, &quota_id, expected_version, &input, Utc::now())
         .await
@@ -148,7 +148,7 @@ pub async fn update_checkin_list(
     expected_version: i64,
     input: CheckinListInput,
 ) -> CmdResult<CheckinList> {
-    let (admit, s) = desktop.staff()?;
+    let (admit, s) = desktop.catalogue_editor()?;
     admit
         .update_checkin_list(&s, &list_id, expected_version, &input, Utc::now())
         .await
@@ -160,7 +160,7 @@ pub async fn create_checkin_list(
     desktop: State<'_, Desktop>,
     input: CheckinListInput,
 ) -> CmdResult<CheckinList> {
-    let (admit, s) = desktop.staff()?;
+    let (admit, s) = desktop.catalogue_editor()?;
     admit
         .create_checkin_list(&s, &input, Utc::now())
         .await

@@ -8,3 +8,4 @@ pub mod door;
 pub mod figures;
 pub mod reports;
 pub mod sales;
+pub mod sync;

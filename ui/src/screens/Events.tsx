@@ -18,6 +18,8 @@ export function Events() {
   const [selected, setSelected] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const { run, busy, error } = useAction();
+  // Paired with a server: the server manages the catalogue, and this desk only shows it.
+  const [managedBy, setManagedBy] = useState<string | null>(null);
 
   const load = useCallback(async () => {
     const list = await run(() => api.listEvents());
@@ -26,6 +28,10 @@ export function Events() {
 
   useEffect(() => {
     void load();
+    api.syncStatus().then(
+      (s) => setManagedBy(s.server_url ?? null),
+      () => setManagedBy(null),
+    );
   }, [load]);
 
   const sorted = useMemo(() => [...events].sort((a, b) => a.starts_at.localeCompare(b.starts_at)), [events]);
@@ -35,18 +41,25 @@ export function Events() {
       <aside className="list-pane">
         <div className="screen-head">
           <h1>Events</h1>
-          <button
-            type="button"
-            className="primary"
-            data-testid="event-new"
-            onClick={() => {
-              setCreating(true);
-              setSelected(null);
-            }}
-          >
-            New event
-          </button>
+          {!managedBy && (
+            <button
+              type="button"
+              className="primary"
+              data-testid="event-new"
+              onClick={() => {
+                setCreating(true);
+                setSelected(null);
+              }}
+            >
+              New event
+            </button>
+          )}
         </div>
+        {managedBy && (
+          <p className="muted" data-testid="catalogue-managed">
+            Events, ticket types, quotas and check-in lists come from {managedBy}, which manages them; change them there.
+          </p>
+        )}
         {busy && <Spinner label="Loading…" />}
         <ErrorBox error={error} />
         {!busy && sorted.length === 0 && <p className="muted">No events yet.</p>}

@@ -4,7 +4,7 @@ import { api } from "../api";
 import { ErrorBox, Spinner, useAction } from "../components/common";
 import { useApp } from "../context";
 import { Door } from "./Door";
-import { OnlineIndicator } from "./Shell";
+import { SyncIndicator } from "../components/SyncStatus";
 
 /** Only the door, full screen. Leaving needs the PIN. */
 export function Kiosk() {
@@ -35,7 +35,7 @@ export function Kiosk() {
     <div className="kiosk" data-testid="screen-kiosk">
       <div className="kiosk-top">
         <span className="brand small">{settings.device_name || "Admit"}</span>
-        <OnlineIndicator />
+        <SyncIndicator showSyncNow={false} />
       </div>
       <Door kiosk paused={asking} />
       <button type="button" className="kiosk-exit" data-testid="kiosk-leave" data-keep-focus aria-label="Leave kiosk mode" onClick={() => setAsking(true)}>

@@ -8,6 +8,7 @@ import { localError } from "../lib/errors";
 import { applyTheme, type ThemeChoice } from "../lib/theme";
 import { canConfigureMail, canViewUsers } from "../lib/users";
 import { MailSection } from "./MailSettings";
+import { SyncSection } from "./Sync";
 import { UsersSection } from "./Users";
 
 export function SettingsScreen() {
@@ -16,7 +17,6 @@ export function SettingsScreen() {
   const [gate, setGate] = useState(settings.gate ?? "");
   const [listId, setListId] = useState(settings.default_list_id ?? "");
   const [theme, setTheme] = useState<ThemeChoice>(settings.theme);
-  const [serverUrl, setServerUrl] = useState(settings.server_url ?? "");
   const [lists, setLists] = useState<DoorList[]>([]);
   const [saved, setSaved] = useState(false);
   const save = useAction();
@@ -46,15 +46,14 @@ export function SettingsScreen() {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setSaved(false);
-    const url = serverUrl.trim();
-    if (url && !/^https?:\/\/\S+$/i.test(url)) return save.setError(localError("The server address must start with http:// or https://.", "server_url"));
     const s = await save.run(() =>
       api.saveSettings({
         device_name: deviceName.trim(),
         gate: gate.trim() || null,
         default_list_id: listId || null,
         theme,
-        server_url: url || null,
+        // Set when the device pairs with a server (below); kept as it is here.
+        server_url: settings.server_url,
       }),
     );
     if (s) {
@@ -126,9 +125,6 @@ export function SettingsScreen() {
               <option value="dark">Dark</option>
             </select>
           </Field>
-          <Field label="Server address" hint="For syncing several sites later; leave empty to keep everything on this computer" wide>
-            <input data-testid="settings-server-url" value={serverUrl} onChange={(e) => setServerUrl(e.target.value)} placeholder="https://tickets.example.org" spellCheck={false} />
-          </Field>
           <div className="actions wide">
             {save.busy && <Spinner label="Saving…" />}
             {saved && !save.busy && <span className="ok-text">Saved.</span>}
@@ -168,6 +164,7 @@ export function SettingsScreen() {
           <ErrorBox error={kiosk.error} />
         </div>
       </div>
+      <SyncSection />
       {canConfigureMail(session.role) && <MailSection />}
       {canViewUsers(session.role) && <UsersSection />}
     </section>

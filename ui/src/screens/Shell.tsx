@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 
 import { useApp } from "../context";
 import { Kbd } from "../components/common";
+import { SyncIndicator } from "../components/SyncStatus";
 import { canSee, homeFor, navFor, ROLE_LABELS, screenForShortcut, type ScreenName } from "../lib/nav";
 import { BoxOffice } from "./BoxOffice";
 import { Dashboard } from "./Dashboard";
@@ -10,36 +11,6 @@ import { Events } from "./Events";
 import { Orders } from "./Orders";
 import { Reports } from "./Reports";
 import { SettingsScreen } from "./Settings";
-
-export function useOnline(): boolean {
-  const [online, setOnline] = useState(() => navigator.onLine);
-  useEffect(() => {
-    const up = () => setOnline(true);
-    const down = () => setOnline(false);
-    window.addEventListener("online", up);
-    window.addEventListener("offline", down);
-    return () => {
-      window.removeEventListener("online", up);
-      window.removeEventListener("offline", down);
-    };
-  }, []);
-  return online;
-}
-
-/** "Local only" without a server; otherwise whether the network is up. */
-export function OnlineIndicator() {
-  const { settings } = useApp();
-  const online = useOnline();
-  const server = settings.server_url?.trim();
-  const state = !server ? "local" : online ? "online" : "offline";
-  const label = state === "local" ? "Local only" : state === "online" ? "Online" : "Offline — working locally";
-  return (
-    <span className={`online-indicator ${state}`} data-testid="online-indicator" data-state={state} title={server ? `Server: ${server}` : "No server configured; all data stays on this computer"}>
-      <span className="dot" aria-hidden="true" />
-      {label}
-    </span>
-  );
-}
 
 export function Shell() {
   const { session, logout } = useApp();
@@ -86,7 +57,7 @@ export function Shell() {
           ))}
         </nav>
         <div className="topbar-right">
-          <OnlineIndicator />
+          <SyncIndicator />
           <span className="user" title={session.username}>
             {session.display_name} <span className="role">{ROLE_LABELS[role] ?? role}</span>
           </span>

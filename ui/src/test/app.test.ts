@@ -6,7 +6,7 @@ import { createRoot, type Root } from "react-dom/client";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { Role } from "../bindings/Role";
 import { App } from "../App";
-import { event, list } from "./fixtures";
+import { event, list, unpairedSync } from "./fixtures";
 import { allByTestId, byTestId, click, settings, submit, typeInto, until } from "./dom";
 
 const mocks = vi.hoisted(() => ({
@@ -24,6 +24,7 @@ const mocks = vi.hoisted(() => ({
   availability: vi.fn(),
   currentShift: vi.fn(async () => null),
   listWaitlist: vi.fn(async () => []),
+  syncStatus: vi.fn(async () => unpairedSync()),
 }));
 vi.mock("../api", () => ({ api: mocks }));
 

@@ -10,7 +10,7 @@ import type { Quota } from "../bindings/Quota";
 import type { QuotaInput } from "../bindings/QuotaInput";
 import type { TicketTypeInput } from "../bindings/TicketTypeInput";
 import { Events } from "../screens/Events";
-import { event, list, tta } from "./fixtures";
+import { event, list, syncStatusAt, tta, unpairedSync } from "./fixtures";
 import { allByTestId, byTestId, click, mount, pressKey, typeInto, until, type Mounted } from "./dom";
 
 const mocks = vi.hoisted(() => ({
@@ -26,6 +26,7 @@ const mocks = vi.hoisted(() => ({
   listCoupons: vi.fn(),
   createCoupon: vi.fn(),
   updateCoupon: vi.fn(),
+  syncStatus: vi.fn(),
 }));
 vi.mock("../api", () => ({ api: mocks }));
 
@@ -42,6 +43,7 @@ beforeEach(() => {
   mocks.createQuota.mockResolvedValue({});
   mocks.publishEvent.mockResolvedValue({ ...event, status: "published" });
   mocks.listCoupons.mockResolvedValue([]);
+  mocks.syncStatus.mockResolvedValue(unpairedSync());
 });
 afterEach(() => {
   m?.unmount();
@@ -50,6 +52,23 @@ afterEach(() => {
 });
 
 describe("events", () => {
+  it("offers no new event while the server manages the catalogue", async () => {
+    mocks.listEvents.mockResolvedValue([event]);
+    mocks.syncStatus.mockResolvedValue(syncStatusAt(new Date(), { server_url: "https://tickets.example.org" }));
+    m = await mount(createElement(Events));
+    await until(() => byTestId(document, "catalogue-managed") !== null, "notice shown");
+    expect(byTestId(document, "catalogue-managed")!.textContent).toContain("https://tickets.example.org");
+    expect(byTestId(document, "event-new")).toBeNull();
+    expect(allByTestId(document, "event-row")).toHaveLength(1);
+  });
+
+  it("offers a new event on a desk of its own", async () => {
+    m = await mount(createElement(Events));
+    await until(() => mocks.syncStatus.mock.calls.length > 0, "status asked");
+    expect(byTestId(document, "event-new")).not.toBeNull();
+    expect(byTestId(document, "catalogue-managed")).toBeNull();
+  });
+
   it("creates an event with times in its own zone and opens it", async () => {
     m = await mount(createElement(Events));
     await click(byTestId(document, "event-new")!);

@@ -2,6 +2,7 @@ import type { CheckinList } from "../bindings/CheckinList";
 import type { Order } from "../bindings/Order";
 import type { Event } from "../bindings/Event";
 import type { RedeemAnswer } from "../bindings/RedeemAnswer";
+import type { SyncStatus } from "../bindings/SyncStatus";
 import type { TicketTypeAvailability } from "../bindings/TicketTypeAvailability";
 
 const meta = { created_at: "2026-05-01T10:00:00Z", updated_at: "2026-05-01T10:00:00Z", version: 1 };
@@ -89,4 +90,50 @@ export const paidOrder = (over: Partial<Order> = {}): Order => ({
   payment: { due: null, paid_at: "2026-05-01T10:00:00Z", paid_by: "u1", paid_device: null, tendered_minor: null, note: null },
   meta,
   ...over,
+});
+
+/** A paired device's sync status as of `now`: synced 5 s ago, nothing waiting. */
+export const syncStatusAt = (now: Date, over: Partial<SyncStatus> = {}): SyncStatus => {
+  const at = (secondsAgo: number) => new Date(now.getTime() - secondsAgo * 1000).toISOString();
+  return {
+    state: "synced",
+    server_url: "http://admit.example:8080",
+    device_name: "Desk 2",
+    device_id: "d1",
+    device_role: "box_office",
+    paired_at: at(3600),
+    online: true,
+    last_sync_at: at(5),
+    last_attempt_at: at(5),
+    next_attempt_at: at(-10),
+    failures: 0,
+    error: null,
+    waiting: 0,
+    double_admissions: 0,
+    upload_conflicts: 0,
+    clock_offset_ms: 120,
+    downloading: null,
+    first_download: false,
+    last_round: { uploaded: 0, duplicates: 0, conflicts: 0, deferred: 0, downloaded: 0, units_moved: 0 },
+    ...over,
+  };
+};
+
+export const unpairedSync = (): SyncStatus => ({
+  ...syncStatusAt(new Date()),
+  state: "unpaired",
+  server_url: null,
+  device_name: null,
+  device_id: null,
+  device_role: null,
+  paired_at: null,
+  online: null,
+  last_sync_at: null,
+  last_attempt_at: null,
+  next_attempt_at: null,
+  waiting: null,
+  double_admissions: null,
+  upload_conflicts: null,
+  clock_offset_ms: null,
+  last_round: null,
 });

@@ -12,8 +12,8 @@ use admit_core::*;
 
 use super::{record_change, retrying, rows, PgStore};
 use crate::{
-    AllocationMove, Block, ChangePage, Decide, Revocation, ScanAttempt, ScanContext, ScanOutcome,
-    ScanResolution, StoreError, StoreResult, SyncConflict, UploadOutcome,
+    AllocationMove, Block, ChangePage, Decide, DoubleAdmission, Revocation, ScanAttempt,
+    ScanContext, ScanOutcome, ScanResolution, StoreError, StoreResult, SyncConflict, UploadOutcome,
 };
 
 /// `txid.seq` of the last row handed out; "" before the first.
@@ -604,6 +604,32 @@ pub(super) async fn sync_conflicts(pool: &PgPool, limit: u32) -> StoreResult<Vec
                     .try_get::<Option<serde_json::Value>, _>("payload")?
                     .unwrap_or_default(),
                 at: r.try_get("at")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn double_admissions(
+    pool: &PgPool,
+    limit: u32,
+) -> StoreResult<Vec<DoubleAdmission>> {
+    let rows = sqlx::query(
+        "select id, ticket_id, list_id, device_id, gate, at, explanation from scans
+         where forced and verdict = 'already_redeemed' order by at desc limit $1",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DoubleAdmission {
+                scan_id: ScanId(r.try_get("id")?),
+                ticket_id: r.try_get::<Option<Uuid>, _>("ticket_id")?.map(TicketId),
+                list_id: CheckinListId(r.try_get("list_id")?),
+                device_id: r.try_get::<Option<Uuid>, _>("device_id")?.map(DeviceId),
+                gate: r.try_get("gate")?,
+                at: r.try_get("at")?,
+                explanation: r.try_get("explanation")?,
             })
         })
         .collect()
