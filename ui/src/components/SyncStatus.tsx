@@ -5,15 +5,29 @@ import type { SyncStatus } from "../bindings/SyncStatus";
 import { describe } from "../lib/errors";
 import { ago, pollMs, syncLine } from "../lib/sync";
 
+const SYNC_STATUS_EVENT = "admit-sync-status";
+
 /** The app's sync status, asked for again every few seconds (every second while a round
  * runs, so a large first download shows its count). `refresh` asks at once. */
 export function useSyncStatus(): { status: SyncStatus | null; refresh: () => Promise<void>; setStatus: (s: SyncStatus) => void } {
-  const [status, setStatus] = useState<SyncStatus | null>(null);
+  const [status, setOwn] = useState<SyncStatus | null>(null);
   const alive = useRef(true);
+  // A status one place learns (connect, Sync now, disconnect) reaches every other at once.
+  const setStatus = useCallback((s: SyncStatus) => {
+    setOwn(s);
+    window.dispatchEvent(new CustomEvent<SyncStatus>(SYNC_STATUS_EVENT, { detail: s }));
+  }, []);
+  useEffect(() => {
+    const heard = (e: Event) => {
+      if (alive.current) setOwn((e as CustomEvent<SyncStatus>).detail);
+    };
+    window.addEventListener(SYNC_STATUS_EVENT, heard);
+    return () => window.removeEventListener(SYNC_STATUS_EVENT, heard);
+  }, []);
   const refresh = useCallback(async () => {
     try {
       const s = await api.syncStatus();
-      if (alive.current) setStatus(s);
+      if (alive.current) setOwn(s);
     } catch {
       /* the indicator keeps what it showed last */
     }

@@ -113,7 +113,7 @@ export function checkPairingCode(code: string): string | null {
 
 export function checkServerUrl(url: string): string | null {
   const t = url.trim();
-  if (!t) return "Type the server's address, e.g. http://tickets.example.org:8080.";
+  if (!t) return "Type the server's address, e.g. https://tickets.example.org.";
   if (!/^https?:\/\/[^\s/?#]+(\/\S*)?$/i.test(t)) return "The server address must start with http:// or https://.";
   return null;
 }

@@ -106,7 +106,7 @@ export function Events() {
             onChanged={(ev) => setEvents((list) => list.map((x) => (x.id === ev.id ? ev : x)))}
           />
         )}
-        {!creating && !selected && <p className="muted empty">Choose an event, or create one with “New event”.</p>}
+        {!creating && !selected && <p className="muted empty">{managedBy ? "Choose an event." : "Choose an event, or create one with “New event”."}</p>}
       </div>
     </section>
   );

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { act, createElement } from "react";
+import { act, createElement, Fragment } from "react";
 
 import type { SyncStatus } from "../bindings/SyncStatus";
 import { SyncIndicator } from "../components/SyncStatus";
@@ -162,6 +162,20 @@ describe("server and sync settings", () => {
     m = await mount(createElement(SyncSection));
     await until(() => byTestId(m!.container, "sync-paired") !== null, "paired card");
     expect(byTestId(m.container, "sync-conflict-list")).toBeNull();
+  });
+
+  it("tells the top bar at once when the device connects", async () => {
+    mocks.syncStatus.mockResolvedValue(unpairedSync());
+    m = await mount(createElement(Fragment, null, createElement(SyncIndicator), createElement(SyncSection)));
+    await until(() => byTestId(m!.container, "sync-connect") !== null, "connect form");
+    expect(text(m, "sync-label")).toBe("Local only");
+    const asked = mocks.syncStatus.mock.calls.length;
+    mocks.connectServer.mockResolvedValueOnce(paired());
+    await typeInto(byTestId<HTMLInputElement>(m.container, "sync-server-url")!, "https://tickets.example.org");
+    await typeInto(byTestId<HTMLInputElement>(m.container, "sync-code")!, "7KQM-X3TA-9RWE");
+    await submit(byTestId(m.container, "sync-connect-submit")!);
+    await until(() => text(m!, "sync-label") === "Synced just now", "the top bar heard it");
+    expect(mocks.syncStatus.mock.calls.length).toBe(asked);
   });
 
   it("disconnects after saying what stays on the device", async () => {
