@@ -44,7 +44,10 @@ export function SyncSection() {
           <p className="muted">This device keeps all data on this computer. An owner can connect it to an Admit server here.</p>
         </div>
       )}
-      {owner && status !== null && <PairingCodeCard defaultUrl={status.server_url ?? settings.server_url ?? ""} />}
+      {owner && status !== null && (
+        // Keyed on the address, so pairing this device fills it in for the next code.
+        <PairingCodeCard key={status.server_url ?? ""} defaultUrl={status.server_url ?? settings.server_url ?? ""} />
+      )}
     </div>
   );
 }

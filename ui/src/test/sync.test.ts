@@ -176,6 +176,8 @@ describe("server and sync settings", () => {
     await submit(byTestId(m.container, "sync-connect-submit")!);
     await until(() => text(m!, "sync-label") === "Synced just now", "the top bar heard it");
     expect(mocks.syncStatus.mock.calls.length).toBe(asked);
+    // The next pairing code is for the same server.
+    expect(byTestId<HTMLInputElement>(m.container, "pair-server-url")!.value).toBe("http://admit.example:8080");
   });
 
   it("disconnects after saying what stays on the device", async () => {
