@@ -48,6 +48,51 @@ use crate::{
     StoreResult,
 };
 
+/// `insert into orders (…all columns…) values (?1 … ?23)`, the parameters bound by
+/// [`order_params!`]: a sale writes an order with it, a downloaded order is upserted with it.
+macro_rules! insert_order_sql {
+    () => {
+        "insert into orders (id, code, event_id, buyer_name, buyer_email, channel, payment_method,
+                             status, total_minor, currency, created_by, device_id,
+                             created_at, updated_at, version, coupon_id, discount_minor,
+                             payment_due, paid_at, paid_by, paid_device, tendered_minor,
+                             payment_note)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20, ?21, ?22, ?23)"
+    };
+}
+
+/// The 23 parameters of [`insert_order_sql!`] for the order `$o`.
+macro_rules! order_params {
+    ($o:ident) => {
+        rusqlite::params![
+            $o.id.0,
+            $o.code.as_str(),
+            $o.event_id.0,
+            $o.buyer_name.as_ref().map(Name::as_str),
+            $o.buyer_email.as_ref().map(Email::as_str),
+            $o.channel.as_str(),
+            $o.payment_method.as_str(),
+            $o.status.as_str(),
+            $o.total.minor,
+            $o.total.currency.code(),
+            $o.created_by.0,
+            $o.device_id.map(|d| d.0),
+            us($o.meta.created_at),
+            us($o.meta.updated_at),
+            $o.meta.version,
+            $o.coupon_id.map(|c| c.0),
+            $o.discount_minor,
+            $o.payment.due.map(us),
+            $o.payment.paid_at.map(us),
+            $o.payment.paid_by.map(|u| u.0),
+            $o.payment.paid_device.map(|d| d.0),
+            $o.payment.tendered_minor,
+            $o.payment.note,
+        ]
+    };
+}
+
 mod commerce;
 mod devices;
 mod door;
@@ -2014,48 +2059,16 @@ fn sell_tx(c: &Connection, sale: &NewSale) -> StoreResult<()> {
         }
         None => sweep_and_take(c, o.event_id, now, &sale.demand)?,
     }
-    c.prepare_cached(
-        "insert into orders (id, code, event_id, buyer_name, buyer_email, channel, payment_method,
-                             status, total_minor, currency, created_by, device_id,
-                             created_at, updated_at, version, coupon_id, discount_minor,
-                             payment_due, paid_at, paid_by, paid_device, tendered_minor,
-                             payment_note)
-         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23)",
-    )?
-    .execute(params![
-        o.id.0,
-        o.code.as_str(),
-        o.event_id.0,
-        o.buyer_name.as_ref().map(Name::as_str),
-        o.buyer_email.as_ref().map(Email::as_str),
-        o.channel.as_str(),
-        o.payment_method.as_str(),
-        o.status.as_str(),
-        o.total.minor,
-        o.total.currency.code(),
-        o.created_by.0,
-        o.device_id.map(|d| d.0),
-        us(o.meta.created_at),
-        us(o.meta.updated_at),
-        o.meta.version,
-        o.coupon_id.map(|c| c.0),
-        o.discount_minor,
-        o.payment.due.map(us),
-        o.payment.paid_at.map(us),
-        o.payment.paid_by.map(|u| u.0),
-        o.payment.paid_device.map(|d| d.0),
-        o.payment.tendered_minor,
-        o.payment.note,
-    ])
-    .map_err(|e| match StoreError::from(e) {
-        StoreError::Conflict { constraint } if constraint.contains("code") => {
-            StoreError::Conflict {
-                constraint: "orders_code_key".into(),
+    c.prepare_cached(insert_order_sql!())?
+        .execute(order_params!(o))
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict { constraint } if constraint.contains("code") => {
+                StoreError::Conflict {
+                    constraint: "orders_code_key".into(),
+                }
             }
-        }
-        other => other,
-    })?;
+            other => other,
+        })?;
     let mut st = c.prepare_cached(
         "insert into tickets (id, order_id, event_id, ticket_type_id, price_minor, currency,
                               attendee_name, status, created_at, updated_at, version)

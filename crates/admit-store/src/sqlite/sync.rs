@@ -170,14 +170,9 @@ fn upsert_order(c: &Connection, o: &Order) -> StoreResult<bool> {
         ensure_user(c, u, o.meta.updated_at)?;
     }
     let n = c
-        .prepare_cached(
-            "insert into orders (id, code, event_id, buyer_name, buyer_email, channel,
-                 payment_method, status, total_minor, currency, created_by, device_id,
-                 created_at, updated_at, version, coupon_id, discount_minor,
-                 payment_due, paid_at, paid_by, paid_device, tendered_minor, payment_note)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                     ?18, ?19, ?20, ?21, ?22, ?23)
-             on conflict (id) do update set buyer_name = excluded.buyer_name,
+        .prepare_cached(concat!(
+            insert_order_sql!(),
+            " on conflict (id) do update set buyer_name = excluded.buyer_name,
                  buyer_email = excluded.buyer_email, payment_method = excluded.payment_method,
                  status = excluded.status, total_minor = excluded.total_minor,
                  updated_at = excluded.updated_at, version = excluded.version,
@@ -185,33 +180,9 @@ fn upsert_order(c: &Connection, o: &Order) -> StoreResult<bool> {
                  paid_at = excluded.paid_at, paid_by = excluded.paid_by,
                  paid_device = excluded.paid_device, tendered_minor = excluded.tendered_minor,
                  payment_note = excluded.payment_note
-             where excluded.version > orders.version",
-        )?
-        .execute(params![
-            o.id.0,
-            o.code.as_str(),
-            o.event_id.0,
-            o.buyer_name.as_ref().map(Name::as_str),
-            o.buyer_email.as_ref().map(Email::as_str),
-            o.channel.as_str(),
-            o.payment_method.as_str(),
-            o.status.as_str(),
-            o.total.minor,
-            o.total.currency.code(),
-            o.created_by.0,
-            o.device_id.map(|d| d.0),
-            us(o.meta.created_at),
-            us(o.meta.updated_at),
-            o.meta.version,
-            o.coupon_id.map(|c| c.0),
-            o.discount_minor,
-            o.payment.due.map(us),
-            o.payment.paid_at.map(us),
-            o.payment.paid_by.map(|u| u.0),
-            o.payment.paid_device.map(|d| d.0),
-            o.payment.tendered_minor,
-            o.payment.note,
-        ])?;
+             where excluded.version > orders.version"
+        ))?
+        .execute(order_params!(o))?;
     Ok(n > 0)
 }
 
