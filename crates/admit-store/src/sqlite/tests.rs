@@ -61,25 +61,50 @@ async fn scans_commit_with_normal_and_every_other_write_with_full() {
     assert_eq!(synchronous(s, Durability::Scan).await, 1);
 }
 
-/// Holds the writer inside a job until released, so that what is queued meanwhile becomes
-/// one batch.
+/// Holds the writer inside a job until `release` is sent, so that what is queued meanwhile
+/// becomes one batch.
+struct HeldWriter {
+    release: std::sync::mpsc::Sender<()>,
+    blocker: tokio::task::JoinHandle<crate::StoreResult<()>>,
+}
+
+impl HeldWriter {
+    async fn hold(store: &Arc<SqliteStore>) -> Self {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let blocker = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |_| {
+                        let _ = started.send(());
+                        let _ = wait.recv();
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        running.await.unwrap();
+        HeldWriter { release, blocker }
+    }
+
+    /// Wait until `jobs` writes are queued, then let the writer go on.
+    async fn release_after(self, store: &SqliteStore, jobs: usize) {
+        let queued = || store.writer.max_capacity() - store.writer.capacity() == jobs;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !queued() {
+            assert!(Instant::now() < deadline, "the jobs were never queued");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        self.release.send(()).unwrap();
+        self.blocker.await.unwrap().unwrap();
+    }
+}
+
+/// Jobs of these kinds, queued behind a held writer so that they run as one batch; what each
+/// saw of `PRAGMA synchronous`.
 async fn batch_of(store: &Arc<SqliteStore>, kinds: &[Durability]) -> Vec<i64> {
-    let (release, wait) = std::sync::mpsc::channel::<()>();
-    let (started, running) = tokio::sync::oneshot::channel::<()>();
-    let blocker = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .write(move |_| {
-                    let _ = started.send(());
-                    let _ = wait.recv();
-                    Ok(())
-                })
-                .await
-        })
-    };
-    running.await.unwrap();
-    let queued = |n: usize| store.writer.max_capacity() - store.writer.capacity() == n;
+    let held = HeldWriter::hold(store).await;
     let jobs: Vec<_> = kinds
         .iter()
         .map(|&d| {
@@ -87,13 +112,7 @@ async fn batch_of(store: &Arc<SqliteStore>, kinds: &[Durability]) -> Vec<i64> {
             tokio::spawn(async move { synchronous(&store, d).await })
         })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !queued(kinds.len()) {
-        assert!(Instant::now() < deadline, "the jobs were never queued");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    release.send(()).unwrap();
-    blocker.await.unwrap().unwrap();
+    held.release_after(store, kinds.len()).await;
     let mut seen = Vec::new();
     for j in jobs {
         seen.push(j.await.unwrap());
@@ -265,4 +284,63 @@ fn scans_wait_for_no_fsync_longer_than_the_bound() {
     assert_eq!(d.of_batch(true), Durability::Full);
     d.committed(Durability::Full, true);
     assert_eq!(d.of_batch(true), Durability::Scan);
+}
+
+/// Jobs queued behind a held writer run as one batch: a job that fails after writing takes
+/// back its own rows only, and the batch still commits the others'.
+#[tokio::test]
+async fn a_failing_job_in_a_batch_takes_back_only_its_own_rows() {
+    let db = fresh().await;
+    let store = &db.store;
+    store
+        .write(|c| Ok(c.execute_batch("create table batch_rows (job integer not null)")?))
+        .await
+        .unwrap();
+
+    let held = HeldWriter::hold(store).await;
+    let jobs: Vec<_> = (1..=5)
+        .map(|job: i64| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |c| {
+                        for _ in 0..200 {
+                            c.execute("insert into batch_rows (job) values (?1)", [job])?;
+                        }
+                        if job == 3 {
+                            return Err(crate::StoreError::Other("job 3 fails".into()));
+                        }
+                        Ok(())
+                    })
+                    .await
+            })
+        })
+        .collect();
+    held.release_after(store, jobs.len()).await;
+    let mut failed = Vec::new();
+    for (k, j) in jobs.into_iter().enumerate() {
+        if j.await.unwrap().is_err() {
+            failed.push(k + 1);
+        }
+    }
+    assert_eq!(failed, vec![3]);
+
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("select job, count(*) from batch_rows group by job order by job")
+            .fetch_all(store.read_pool())
+            .await
+            .unwrap();
+    assert_eq!(rows, vec![(1, 200), (2, 200), (4, 200), (5, 200)]);
+}
+
+/// The statement journal of each job's savepoint stays in memory: `temp_store` 2 is MEMORY.
+#[tokio::test]
+async fn the_writer_keeps_its_statement_journals_in_memory() {
+    let db = fresh().await;
+    let temp_store = db
+        .store
+        .write(|c| Ok(c.query_row("pragma temp_store", [], |r| r.get::<_, i64>(0))?))
+        .await
+        .unwrap();
+    assert_eq!(temp_store, 2);
 }
