@@ -1261,6 +1261,34 @@ async fn raw_same_sale(
     raw_same_sale_once(pool, event_id, tt, quota, user).await
 }
 
+/// A paid cash order at the box office with no buyer details, as `Admit::sell` makes it.
+fn cash_order(
+    id: OrderId,
+    event_id: EventId,
+    total: admit_core::Money,
+    user: admit_core::UserId,
+    device: Option<admit_core::DeviceId>,
+    now: chrono::DateTime<Utc>,
+) -> Order {
+    Order {
+        id,
+        code: OrderCode::generate(),
+        event_id,
+        buyer_name: None,
+        buyer_email: None,
+        channel: Channel::BoxOffice,
+        payment_method: PaymentMethod::Cash,
+        status: OrderStatus::Paid,
+        total,
+        created_by: user,
+        device_id: device,
+        coupon_id: None,
+        discount_minor: 0,
+        payment: admit_core::model::Payment::taken(now, user, device),
+        meta: Meta::new(now),
+    }
+}
+
 /// The rows `Admit::sell` writes for a one-ticket cash sale of `tt`, made as it makes them
 /// (ids, order code, audit entry and the outbox rows' JSON).
 struct SameRows {
@@ -1287,23 +1315,7 @@ impl SameRows {
             status: TicketStatus::Valid,
             meta: Meta::new(now),
         };
-        let order = Order {
-            id: order_id,
-            code: OrderCode::generate(),
-            event_id,
-            buyer_name: None,
-            buyer_email: None,
-            channel: Channel::BoxOffice,
-            payment_method: PaymentMethod::Cash,
-            status: OrderStatus::Paid,
-            total: price,
-            created_by: user,
-            device_id: None,
-            coupon_id: None,
-            discount_minor: 0,
-            payment: admit_core::model::Payment::taken(now, user, None),
-            meta: Meta::new(now),
-        };
+        let order = cash_order(order_id, event_id, price, user, None, now);
         let change = Change::new(
             now,
             Some(user),
@@ -1543,23 +1555,7 @@ async fn phased_sale(
         }
         tickets.push(t);
     }
-    let order = Order {
-        id: order_id,
-        code: OrderCode::generate(),
-        event_id,
-        buyer_name: None,
-        buyer_email: None,
-        channel: Channel::BoxOffice,
-        payment_method: PaymentMethod::Cash,
-        status: OrderStatus::Paid,
-        total: plan.total,
-        created_by: s.user.id,
-        device_id: s.device_id,
-        coupon_id: None,
-        discount_minor: 0,
-        payment: admit_core::model::Payment::taken(now, s.user.id, s.device_id),
-        meta: Meta::new(now),
-    };
+    let order = cash_order(order_id, event_id, plan.total, s.user.id, s.device_id, now);
     let mut change = Change::new(
         now,
         Some(s.user.id),
